@@ -1,0 +1,57 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Swift settings shared by every target: Swift 6 language mode is the default for
+/// tools-version 6; these add the upcoming features we rely on.
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Clavis",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Clavis", targets: ["Clavis"]),
+        .library(name: "ClavisCore", targets: ["ClavisCore"]),
+        .executable(name: "clavis", targets: ["ClavisCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // The core: Secret, references, the SecretSource protocol family, resolver, errors.
+        .target(
+            name: "ClavisCore",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // env:, credential:, dir: sources.
+        .target(name: "ClavisLocal", dependencies: ["ClavisCore"], swiftSettings: strict),
+        // The umbrella a user imports: `SecretResolver.standard` wires every scheme.
+        .target(name: "Clavis", dependencies: ["ClavisCore", "ClavisLocal"], swiftSettings: strict),
+        // The `clavis` command-line tool.
+        .executableTarget(
+            name: "ClavisCLI",
+            dependencies: [
+                "Clavis",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ClavisCoreTests",
+            dependencies: [
+                "ClavisCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // Shared test fixtures: temporary directories, running the built `clavis`.
+        .target(name: "ClavisTestSupport", path: "Tests/Fixtures", swiftSettings: strict),
+        .testTarget(name: "ClavisLocalTests", dependencies: ["ClavisLocal", "ClavisTestSupport"], swiftSettings: strict),
+        .testTarget(name: "ClavisCLITests", dependencies: ["ClavisCLI", "ClavisTestSupport"], swiftSettings: strict),
+    ]
+)

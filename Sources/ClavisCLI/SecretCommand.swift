@@ -1,0 +1,98 @@
+import ArgumentParser
+import Clavis
+
+/// `clavis secret get|set|list|delete`.
+struct SecretCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "secret",
+        abstract: "Read, store, list and delete secrets by reference.",
+        subcommands: [Get.self, Set.self, List.self, Delete.self]
+    )
+
+    struct Get: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a secret's value on stdout.",
+            discussion: "Example: CLAVIS_T=xyz clavis secret get env:CLAVIS_T")
+
+        @Argument(help: "The secret reference, e.g. env:NAME, credential:NAME, dir:/path#NAME.")
+        var reference: String
+
+        @Flag(help: "Print {\"reference\": …, \"value\": …} as JSON.")
+        var json = false
+
+        func run() async throws {
+            let reference = try SecretReference(parsing: reference)
+            let secret = try await CLIContext.resolver().secret(for: reference)
+            if json {
+                guard let value = secret.revealedString() else {
+                    throw CLIFailure(message: "\(reference) is not UTF-8 text, so it cannot be printed as JSON; omit --json")
+                }
+                try Terminal.printJSON(["reference": reference.description, "value": value])
+            } else {
+                Terminal.printSecret(secret)
+            }
+        }
+    }
+
+    struct Set: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Store a secret read from stdin, or typed at a prompt without echo.",
+            discussion: """
+                The value is never taken as an argument. From a script: printf %s "$VALUE" | clavis secret set REF
+                One trailing newline is stripped.
+                """)
+
+        @Argument(help: "Where to store it, e.g. keyring:SERVICE/USER or age:/path/store.age#NAME.")
+        var reference: String
+
+        func run() async throws {
+            let reference = try SecretReference(parsing: reference)
+            let resolver = CLIContext.resolver()
+            _ = try resolver.writableSource(for: reference)
+            let secret = try Terminal.readSecret(prompt: "Value for \(reference): ")
+            guard !secret.isEmpty else { throw CLIFailure(message: "the value is empty; nothing was stored") }
+            try await resolver.store(secret, for: reference)
+            Terminal.note("stored \(reference)")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the names (never values) of the secrets in a source.",
+            discussion: "Examples: clavis secret list dir:/run/secrets, clavis secret list keyring:defender-daemon")
+
+        @Argument(help: "The container, e.g. env:, dir:/run/secrets, keyring:SERVICE, age:/path/store.age.")
+        var source: String
+
+        @Flag(help: "Print a JSON array of names.")
+        var json = false
+
+        func run() async throws {
+            let reference = try SecretReference(parsing: source)
+            let names = try await CLIContext.resolver().listNames(in: reference)
+            if json {
+                try Terminal.printJSON(names)
+            } else {
+                names.forEach(Terminal.printLine)
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a secret from a writable source.")
+
+        @Argument(help: "The secret reference.")
+        var reference: String
+
+        func run() async throws {
+            let reference = try SecretReference(parsing: reference)
+            try await CLIContext.resolver().delete(reference)
+            Terminal.note("deleted \(reference)")
+        }
+    }
+}
+
+/// What every command shares: the resolver.
+enum CLIContext {
+    static func resolver() -> SecretResolver { .standard }
+}

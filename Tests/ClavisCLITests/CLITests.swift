@@ -1,0 +1,81 @@
+import ClavisTestSupport
+import Foundation
+import Testing
+
+@Suite struct SecretCommandTests {
+    @Test func getPrintsAnEnvironmentVariable() throws {
+        let result = try Command.clavis(["secret", "get", "env:CLAVIS_T"], environment: ["CLAVIS_T": "xyz"])
+        #expect(result.status == 0)
+        #expect(result.output == "xyz\n")
+        #expect(result.stderr.isEmpty)
+    }
+
+    @Test func missingVariableIsAnErrorLine() throws {
+        let result = try Command.clavis(["secret", "get", "env:UNSET_VAR"], removing: ["UNSET_VAR"])
+        #expect(result.status != 0)
+        #expect(result.output.isEmpty)
+        #expect(result.stderr.hasPrefix("error: "))
+        #expect(result.stderr.contains("env:UNSET_VAR"))
+        #expect(result.stderr.split(separator: "\n").count == 1)
+    }
+
+    @Test func readsSystemdCredentialsAndRefusesEscapes() throws {
+        let directory = try TemporaryDirectory()
+        try directory.write("app", "cred-value\n")
+        let ok = try Command.clavis(["secret", "get", "credential:app"], environment: ["CREDENTIALS_DIRECTORY": directory.path])
+        #expect(ok.status == 0)
+        #expect(ok.output == "cred-value\n")
+        let escape = try Command.clavis(["secret", "get", "dir:\(directory.path)#../x"])
+        #expect(escape.status != 0)
+        #expect(escape.stderr.hasPrefix("error: invalid secret reference"))
+        let unset = try Command.clavis(["secret", "get", "credential:app"], removing: ["CREDENTIALS_DIRECTORY"])
+        #expect(unset.status != 0)
+        #expect(unset.stderr.contains("CREDENTIALS_DIRECTORY is not set"))
+    }
+
+    @Test func jsonOutput() throws {
+        let get = try Command.clavis(["secret", "get", "--json", "env:CLAVIS_J"], environment: ["CLAVIS_J": "v\"q"])
+        let object = try JSONSerialization.jsonObject(with: get.stdout) as? [String: String]
+        #expect(object == ["reference": "env:CLAVIS_J", "value": "v\"q"])
+        let directory = try TemporaryDirectory()
+        try directory.write("b", "2")
+        try directory.write("a", "1")
+        let list = try Command.clavis(["secret", "list", "--json", "dir:\(directory.path)"])
+        #expect(try JSONSerialization.jsonObject(with: list.stdout) as? [String] == ["a", "b"])
+        let plain = try Command.clavis(["secret", "list", "dir:\(directory.path)"])
+        #expect(plain.output == "a\nb\n")
+    }
+
+    @Test func setRefusesReadOnlySourcesBeforeReadingAnything() throws {
+        let result = try Command.clavis(["secret", "set", "env:X"], stdin: Data("value\n".utf8))
+        #expect(result.status != 0)
+        #expect(result.stderr.hasPrefix("error: secret source is read-only"))
+        #expect(!result.stderr.contains("value"))
+    }
+
+    @Test func valuesAreNeverAcceptedAsArguments() throws {
+        let result = try Command.clavis(["secret", "set", "env:X", "the-value"])
+        #expect(result.status != 0)
+        #expect(result.stderr.hasPrefix("error: "))
+    }
+
+    @Test func badReferencesAndUsage() throws {
+        let bad = try Command.clavis(["secret", "get", "nope"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.hasPrefix("error: invalid secret reference: nope"))
+        let unknown = try Command.clavis(["secret", "get", "vault9:x"])
+        #expect(unknown.stderr.hasPrefix("error: unknown secret scheme"))
+        let usage = try Command.clavis(["frobnicate"])
+        #expect(usage.status != 0)
+        #expect(usage.stderr.hasPrefix("error: "))
+    }
+
+    @Test func versionAndCompletions() throws {
+        let version = try Command.clavis(["--version"])
+        #expect(version.status == 0)
+        #expect(version.output.range(of: #"^\d+\.\d+\.\d+\n$"#, options: .regularExpression) != nil)
+        let completion = try Command.clavis(["--generate-completion-script", "bash"])
+        #expect(completion.status == 0)
+        #expect(completion.output.contains("secret"))
+    }
+}
