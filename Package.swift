@@ -28,8 +28,14 @@ let package = Package(
         ),
         // env:, credential:, dir: sources.
         .target(name: "ClavisLocal", dependencies: ["ClavisCore"], swiftSettings: strict),
+        // libsecret, for the keyring: source.
+        .systemLibrary(name: "CLibsecret", pkgConfig: "libsecret-1", providers: [.apt(["libsecret-1-dev"])]),
+        // keyring:SERVICE/USERNAME — the Secret Service (GNOME keyring, KeePassXC, KWallet's bridge).
+        .target(name: "ClavisKeyring", dependencies: ["ClavisCore", "CLibsecret",
+                                                      .product(name: "Logging", package: "swift-log")],
+                swiftSettings: strict),
         // The umbrella a user imports: `SecretResolver.standard` wires every scheme.
-        .target(name: "Clavis", dependencies: ["ClavisCore", "ClavisLocal"], swiftSettings: strict),
+        .target(name: "Clavis", dependencies: ["ClavisCore", "ClavisLocal", "ClavisKeyring"], swiftSettings: strict),
         // The `clavis` command-line tool.
         .executableTarget(
             name: "ClavisCLI",
@@ -52,6 +58,7 @@ let package = Package(
         // Shared test fixtures: temporary directories, running the built `clavis`.
         .target(name: "ClavisTestSupport", path: "Tests/Fixtures", swiftSettings: strict),
         .testTarget(name: "ClavisLocalTests", dependencies: ["ClavisLocal", "ClavisTestSupport"], swiftSettings: strict),
+        .testTarget(name: "ClavisKeyringTests", dependencies: ["ClavisKeyring", "ClavisTestSupport"], swiftSettings: strict),
         .testTarget(name: "ClavisCLITests", dependencies: ["ClavisCLI", "ClavisTestSupport"], swiftSettings: strict),
     ]
 )

@@ -20,9 +20,11 @@ struct SecretCommand: AsyncParsableCommand {
         @Flag(help: "Print {\"reference\": …, \"value\": …} as JSON.")
         var json = false
 
+        @OptionGroup var options: SourceOptions
+
         func run() async throws {
             let reference = try SecretReference(parsing: reference)
-            let secret = try await CLIContext.resolver().secret(for: reference)
+            let secret = try await CLIContext.resolver(options).secret(for: reference)
             if json {
                 guard let value = secret.revealedString() else {
                     throw CLIFailure(message: "\(reference) is not UTF-8 text, so it cannot be printed as JSON; omit --json")
@@ -45,9 +47,11 @@ struct SecretCommand: AsyncParsableCommand {
         @Argument(help: "Where to store it, e.g. keyring:SERVICE/USER or age:/path/store.age#NAME.")
         var reference: String
 
+        @OptionGroup var options: SourceOptions
+
         func run() async throws {
             let reference = try SecretReference(parsing: reference)
-            let resolver = CLIContext.resolver()
+            let resolver = CLIContext.resolver(options)
             _ = try resolver.writableSource(for: reference)
             let secret = try Terminal.readSecret(prompt: "Value for \(reference): ")
             guard !secret.isEmpty else { throw CLIFailure(message: "the value is empty; nothing was stored") }
@@ -67,9 +71,11 @@ struct SecretCommand: AsyncParsableCommand {
         @Flag(help: "Print a JSON array of names.")
         var json = false
 
+        @OptionGroup var options: SourceOptions
+
         func run() async throws {
             let reference = try SecretReference(parsing: source)
-            let names = try await CLIContext.resolver().listNames(in: reference)
+            let names = try await CLIContext.resolver(options).listNames(in: reference)
             if json {
                 try Terminal.printJSON(names)
             } else {
@@ -84,9 +90,11 @@ struct SecretCommand: AsyncParsableCommand {
         @Argument(help: "The secret reference.")
         var reference: String
 
+        @OptionGroup var options: SourceOptions
+
         func run() async throws {
             let reference = try SecretReference(parsing: reference)
-            try await CLIContext.resolver().delete(reference)
+            try await CLIContext.resolver(options).delete(reference)
             Terminal.note("deleted \(reference)")
         }
     }
@@ -94,5 +102,13 @@ struct SecretCommand: AsyncParsableCommand {
 
 /// What every command shares: the resolver.
 enum CLIContext {
-    static func resolver() -> SecretResolver { .standard }
+    static func resolver(_ options: SourceOptions = SourceOptions()) -> SecretResolver {
+        .standard(interactive: options.unlock)
+    }
+}
+
+/// Options every command that touches a source shares.
+struct SourceOptions: ParsableArguments {
+    @Flag(help: "Allow interactive prompts, e.g. to unlock a locked keyring collection.")
+    var unlock = false
 }

@@ -34,6 +34,10 @@ public protocol SecretSource: Sendable {
     /// Lists the names of the secrets in the container `container` names (a directory, a store, a
     /// keyring service), sorted. Names, never values.
     func listNames(in container: SecretReference) async throws -> [String]
+
+    /// Checks whether this source is usable on this machine (for `clavis doctor`). Never prompts,
+    /// never reads a secret value.
+    func diagnose() async -> [SourceDiagnosis]
 }
 
 /// A source that can also store and delete secrets.

@@ -40,12 +40,27 @@ public struct CredentialSource: SecretSource {
         return try ContainedFile.list(try credentialsDirectory(container), reference: container)
     }
 
+    /// Reports whether systemd passed credentials to this process.
+    public func diagnose() async -> [SourceDiagnosis] {
+        guard let container = try? SecretReference(parsing: "credential:") else { return [] }
+        do {
+            let names = try await listNames(in: container)
+            return [SourceDiagnosis(scheme: "credential", check: "$CREDENTIALS_DIRECTORY", status: .ok,
+                                    detail: "\(names.count) credential(s): \(names.joined(separator: ", "))")]
+        } catch let error as ClavisError {
+            return [SourceDiagnosis(scheme: "credential", check: "$CREDENTIALS_DIRECTORY", status: .unavailable,
+                                    detail: error.reason, hint: error.hint)]
+        } catch {
+            return []
+        }
+    }
+
     private func credentialsDirectory(_ reference: SecretReference) throws -> String {
         if let directory { return directory }
         guard let value = getenv("CREDENTIALS_DIRECTORY"), value.pointee != 0 else {
             throw ClavisError(.sourceUnavailable, reference: reference.description,
                               reason: "CREDENTIALS_DIRECTORY is not set, so no systemd credentials were passed to this process",
-                              hint: "add LoadCredential=\(reference.locator):/path/to/file to the service's unit, or set CREDENTIALS_DIRECTORY")
+                              hint: "add LoadCredential=\(reference.locator.isEmpty ? "NAME" : reference.locator):/path/to/file to the service's unit, or set CREDENTIALS_DIRECTORY")
         }
         return String(cString: value)
     }

@@ -33,6 +33,11 @@ public struct DirectorySource: SecretSource {
         return try ContainedFile.list(try directory(of: container), reference: container)
     }
 
+    /// Always usable.
+    public func diagnose() async -> [SourceDiagnosis] {
+        [SourceDiagnosis(scheme: "dir", check: "mounted secret files", status: .ok, detail: "available for any absolute directory")]
+    }
+
     private func directory(of reference: SecretReference) throws -> String {
         guard reference.locator.hasPrefix("/"), reference.query.isEmpty else {
             throw ClavisError.invalidReference(reference.description, reason: "dir: takes an absolute directory path, as in dir:/run/secrets#NAME")

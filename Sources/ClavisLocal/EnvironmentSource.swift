@@ -46,6 +46,11 @@ public struct EnvironmentSource: SecretSource {
         return names.filter { $0.hasPrefix(prefix) }.sorted()
     }
 
+    /// Always usable.
+    public func diagnose() async -> [SourceDiagnosis] {
+        [SourceDiagnosis(scheme: "env", check: "environment variables", status: .ok, detail: "always available (readable by the same user via /proc)")]
+    }
+
     private func lookup(_ name: String) -> String? {
         if let environment { return environment[name] }
         guard let value = getenv(name) else { return nil }

@@ -40,50 +40,83 @@ public enum Command {
     /// outputs. Kills the process and throws after `timeout`.
     public static func run(_ program: String, _ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:],
                            removing: [String] = [], timeout: Duration = .seconds(60)) throws -> CommandResult {
-        let process = Process()
-        if program.contains("/") {
-            process.executableURL = URL(fileURLWithPath: program)
-            process.arguments = arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [program] + arguments
-        }
         var merged = ProcessInfo.processInfo.environment
         for name in removing { merged.removeValue(forKey: name) }
         merged.merge(environment) { $1 }
-        process.environment = merged
-        let input = Pipe(), output = Pipe(), errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
+        // Outputs go to files, not pipes: a daemon the command leaves behind (gnome-keyring,
+        // dbus-daemon) may hold inherited descriptors open long after the command exits.
+        let scratch = try TemporaryDirectory()
+        let outPath = scratch.file("out"), errPath = scratch.file("err"), inPath = scratch.file("in")
+        try (stdin ?? Data()).write(to: URL(fileURLWithPath: inPath))
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, inPath, O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        // Children start with default signal handling and nothing blocked, whatever the test
+        // runner's threads have: a blocked SIGTERM would outlive dbus-run-session's cleanup.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t(), allSignals = sigset_t()
+        sigemptyset(&noSignals)
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setpgroup(&attributes, 0)
+
+        let argv = [program] + arguments
+        let envp = merged.map { "\($0.key)=\($0.value)" }
+        var pid: pid_t = 0
         let started = ContinuousClock.now
-        try process.run()
-        let stdinData = stdin ?? Data()
-        let writer = Thread {
-            input.fileHandleForWriting.write(stdinData)
-            try? input.fileHandleForWriting.close()
+        let spawned = withCStrings(argv) { argvPointers in
+            withCStrings(envp) { envPointers in
+                posix_spawnp(&pid, program, &actions, &attributes, argvPointers, envPointers)
+            }
         }
-        writer.start()
-        let collected = CollectedOutput()
-        let readers = [
-            Thread { collected.setOut(output.fileHandleForReading.readDataToEndOfFile()) },
-            Thread { collected.setErr(errors.fileHandleForReading.readDataToEndOfFile()) },
-        ]
-        readers.forEach { $0.start() }
+        guard spawned == 0 else { throw CommandFailedToStart(command: program, errorNumber: spawned) }
+        var status: Int32 = 0
         let deadline = started + timeout
-        while process.isRunning {
+        while true {
+            let reaped = waitpid(pid, &status, WNOHANG)
+            if reaped == pid { break }
+            if reaped < 0 && errno != EINTR { break }
             if ContinuousClock.now > deadline {
-                process.terminate()
-                kill(process.processIdentifier, SIGKILL)
+                kill(-pid, SIGKILL)
+                _ = waitpid(pid, &status, 0)
                 throw CommandTimeout(command: "\(program) \(arguments.joined(separator: " "))", timeout: timeout)
             }
-            usleep(2_000)
+            usleep(1_000)
         }
-        collected.wait()
-        let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
-        return CommandResult(status: status, stdout: collected.out, stderr: String(decoding: collected.err, as: UTF8.self),
-                             duration: ContinuousClock.now - started)
+        let duration = ContinuousClock.now - started
+        let exitStatus: Int32 = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+        let out = (try? Data(contentsOf: URL(fileURLWithPath: outPath))) ?? Data()
+        let err = (try? Data(contentsOf: URL(fileURLWithPath: errPath))) ?? Data()
+        return CommandResult(status: exitStatus, stdout: out, stderr: String(decoding: err, as: UTF8.self), duration: duration)
     }
+
+    private static func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+        var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
+        pointers.append(nil)
+        defer { pointers.forEach { free($0) } }
+        return pointers.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { fatalError("argv always holds its terminating nil") }
+            return body(base)
+        }
+    }
+}
+
+/// A test command could not be started.
+public struct CommandFailedToStart: Error, CustomStringConvertible {
+    /// The program.
+    public var command: String
+    /// The `errno` posix_spawn returned.
+    public var errorNumber: Int32
+    /// A one-line message.
+    public var description: String { "cannot start \(command): \(String(cString: strerror(errorNumber)))" }
 }
 
 /// A test command ran past its time limit.
@@ -94,19 +127,4 @@ public struct CommandTimeout: Error, CustomStringConvertible {
     public var timeout: Duration
     /// A one-line message.
     public var description: String { "\(command) did not finish within \(timeout)" }
-}
-
-private final class CollectedOutput: @unchecked Sendable {
-    private let lock = NSCondition()
-    private var outData: Data?
-    private var errData: Data?
-    func setOut(_ data: Data) { lock.lock(); outData = data; lock.broadcast(); lock.unlock() }
-    func setErr(_ data: Data) { lock.lock(); errData = data; lock.broadcast(); lock.unlock() }
-    func wait() {
-        lock.lock()
-        while outData == nil || errData == nil { lock.wait() }
-        lock.unlock()
-    }
-    var out: Data { lock.lock(); defer { lock.unlock() }; return outData ?? Data() }
-    var err: Data { lock.lock(); defer { lock.unlock() }; return errData ?? Data() }
 }

@@ -1,0 +1,190 @@
+import CLibsecret
+import ClavisCore
+import Dispatch
+import Logging
+
+/// `keyring:SERVICE/USERNAME[?collection=NAME]` — the freedesktop Secret Service: GNOME keyring,
+/// KeePassXC, KWallet's bridge.
+///
+/// Items carry the attributes `service` and `username`, the convention of Python's `keyring` and
+/// of `secret-tool`, so all three tools read what any of them stored:
+///
+/// ```sh
+/// printf %s "$SECRET" | clavis secret set keyring:defender-daemon/app-secret
+/// secret-tool lookup service defender-daemon username app-secret
+/// python3 -c 'import keyring; print(keyring.get_password("defender-daemon", "app-secret"))'
+/// ```
+///
+/// libsecret's blocking calls run on a dedicated thread, never on Swift's cooperative pool. Each
+/// call has a deadline (``timeout``) and follows task cancellation. A locked collection fails at
+/// once with ``ClavisError/Code/locked`` unless the source was made `interactive`, in which case
+/// the provider may show its unlock prompt.
+public struct KeyringSource: WritableSecretSource {
+    /// How long one operation may take before it fails with ``ClavisError/Code/timedOut``.
+    public var timeout: Duration
+    /// Whether a locked collection may be unlocked through the provider's prompt.
+    public var interactive: Bool
+    private let logger: Logger
+
+    /// Creates the source.
+    ///
+    /// - Parameters:
+    ///   - timeout: the deadline of each operation (default 5 s; an interactive unlock gets 2 minutes).
+    ///   - interactive: allow the provider's unlock prompt (default `false`: fail with `locked`).
+    public init(timeout: Duration = .seconds(5), interactive: Bool = false, logger: Logger = Logger(label: "clavis.keyring")) {
+        self.timeout = timeout
+        self.interactive = interactive
+        self.logger = logger
+    }
+
+    /// `["keyring"]`.
+    public var schemes: Set<String> { ["keyring"] }
+    /// `the Secret Service keyring`.
+    public var sourceDescription: String { "the Secret Service keyring" }
+    /// Read, list, write, delete.
+    public var capabilities: SecretSourceCapabilities { .all }
+
+    /// Reads the item's value.
+    public func secret(for reference: SecretReference) async throws -> Secret {
+        try checkScheme(of: reference)
+        let name = try KeyringName(reference, requireUsername: true)
+        logger.debug("keyring lookup", metadata: ["clavis.reference": "\(reference)"])
+        return try await perform(reference) { session in
+            let collection = try session.collection(name.collection)
+            try session.ensureUnlocked(collection, name: name.collection, interactive: interactive)
+            let items = try session.search(collection, service: name.service, username: name.username, all: false, load: true)
+            guard let item = items.pointers.first else {
+                throw ClavisError(.notFound, reference: reference.description,
+                                  reason: "no keyring item with service '\(name.service)' and username '\(name.username ?? "")'",
+                                  hint: "store it with `clavis secret set \(reference)`")
+            }
+            return try session.value(of: item)
+        }
+    }
+
+    /// Lists the usernames stored under the service (`keyring:SERVICE`).
+    public func listNames(in container: SecretReference) async throws -> [String] {
+        try checkScheme(of: container)
+        let name = try KeyringName(container, requireUsername: false)
+        return try await perform(container) { session in
+            let collection = try session.collection(name.collection)
+            try session.ensureUnlocked(collection, name: name.collection, interactive: interactive)
+            let items = try session.search(collection, service: name.service, username: name.username, all: true, load: false)
+            let names = items.pointers.compactMap { item -> String? in
+                guard let raw = clavis_item_attribute(item, "username") else { return nil }
+                defer { g_free(raw) }
+                return String(cString: raw)
+            }
+            return Array(Set(names)).sorted()
+        }
+    }
+
+    /// Stores the value: updates the item in place if one exists (keeping the label and attributes
+    /// another tool gave it, and removing duplicates), otherwise creates one.
+    public func store(_ secret: Secret, for reference: SecretReference) async throws {
+        try checkScheme(of: reference)
+        let name = try KeyringName(reference, requireUsername: true)
+        logger.debug("keyring store", metadata: ["clavis.reference": "\(reference)", "clavis.bytes": "\(secret.count)"])
+        try await perform(reference) { session in
+            let collection = try session.collection(name.collection)
+            try session.ensureUnlocked(collection, name: name.collection, interactive: interactive)
+            let items = try session.search(collection, service: name.service, username: name.username, all: true, load: false)
+            let existing = items.pointers
+            if let first = existing.first {
+                try session.update(first, with: secret)
+                for duplicate in existing.dropFirst() { try session.delete(duplicate) }
+            } else {
+                try session.create(in: collection, name: name, secret: secret)
+            }
+        }
+    }
+
+    /// Deletes every item with the reference's service and username.
+    public func delete(_ reference: SecretReference) async throws {
+        try checkScheme(of: reference)
+        let name = try KeyringName(reference, requireUsername: true)
+        try await perform(reference) { session in
+            let collection = try session.collection(name.collection)
+            try session.ensureUnlocked(collection, name: name.collection, interactive: interactive)
+            let items = try session.search(collection, service: name.service, username: name.username, all: true, load: false)
+            let found = items.pointers
+            guard !found.isEmpty else {
+                throw ClavisError(.notFound, reference: reference.description,
+                                  reason: "no keyring item with service '\(name.service)' and username '\(name.username ?? "")'")
+            }
+            for item in found { try session.delete(item) }
+        }
+    }
+
+    /// Reports the session bus, the Secret Service provider and the default collection's lock state.
+    public func diagnose() async -> [SourceDiagnosis] {
+        if let problem = SessionBus.problem() {
+            return [SourceDiagnosis(scheme: "keyring", check: "D-Bus session bus", status: .unavailable, detail: problem, hint: SessionBus.hint)]
+        }
+        var findings = [SourceDiagnosis(scheme: "keyring", check: "D-Bus session bus", status: .ok, detail: "reachable")]
+        do {
+            let locked = try await perform("keyring:") { session in
+                let collection = try session.collection("default")
+                return secret_collection_get_locked(collection.pointer) != 0
+            }
+            findings.append(SourceDiagnosis(scheme: "keyring", check: "Secret Service", status: .ok, detail: "a provider answers"))
+            findings.append(locked
+                ? SourceDiagnosis(scheme: "keyring", check: "default collection", status: .warning, detail: "locked",
+                                  hint: "unlock it by logging in, with --unlock, or `gnome-keyring-daemon --unlock` on a headless machine")
+                : SourceDiagnosis(scheme: "keyring", check: "default collection", status: .ok, detail: "unlocked"))
+        } catch let error as ClavisError {
+            let check = error.code == .notFound ? "default collection" : "Secret Service"
+            findings.append(SourceDiagnosis(scheme: "keyring", check: check, status: .unavailable, detail: error.reason, hint: error.hint))
+        } catch {
+            findings.append(SourceDiagnosis(scheme: "keyring", check: "Secret Service", status: .unavailable, detail: "\(error)"))
+        }
+        return findings
+    }
+
+    /// Runs `body` on the keyring thread with a fresh session, a deadline and cancellation.
+    private func perform<T: Sendable>(_ reference: SecretReference, _ body: @escaping @Sendable (borrowing KeyringSession) throws -> T) async throws -> T {
+        try await perform(reference.description, body)
+    }
+
+    private func perform<T: Sendable>(_ reference: String, _ body: @escaping @Sendable (borrowing KeyringSession) throws -> T) async throws -> T {
+        let cancellable = Cancellable()
+        let deadline = interactive ? max(timeout, .seconds(120)) : timeout
+        let timer = DispatchWorkItem { cancellable.cancel() }
+        KeyringThread.timers.asyncAfter(deadline: .now() + .nanoseconds(Int(deadline.components.seconds) * 1_000_000_000 + Int(deadline.components.attoseconds / 1_000_000_000)), execute: timer)
+        defer { timer.cancel() }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                KeyringThread.queue.async {
+                    do {
+                        if cancellable.isCancelled {
+                            throw ClavisError(.timedOut, reference: reference,
+                                              reason: "the keyring was busy with another operation for longer than \(deadline)")
+                        }
+                        let session = try KeyringSession(cancellable: cancellable.pointer, reference: reference)
+                        continuation.resume(returning: try body(session))
+                    } catch {
+                        continuation.resume(throwing: error)
+                    }
+                }
+            }
+        } onCancel: {
+            cancellable.cancel()
+        }
+    }
+}
+
+/// The one thread libsecret runs on, and the timers that cancel overdue calls.
+enum KeyringThread {
+    static let queue = DispatchQueue(label: "clavis.keyring")
+    static let timers = DispatchQueue(label: "clavis.keyring.timers")
+}
+
+/// A GCancellable shared between the caller, the timer and the keyring thread (GCancellable is
+/// thread-safe).
+final class Cancellable: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<GCancellable>
+    init() { pointer = g_cancellable_new() }
+    deinit { g_object_unref(pointer) }
+    func cancel() { g_cancellable_cancel(pointer) }
+    var isCancelled: Bool { g_cancellable_is_cancelled(pointer) != 0 }
+}
