@@ -34,8 +34,12 @@ let package = Package(
         .target(name: "ClavisKeyring", dependencies: ["ClavisCore", "CLibsecret",
                                                       .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
+        // libgcrypt, for every primitive of the age format.
+        .systemLibrary(name: "CGcrypt", pkgConfig: "libgcrypt", providers: [.apt(["libgcrypt20-dev"])]),
+        // The age v1 format on libgcrypt, and AgeStore, the age: source.
+        .target(name: "ClavisAge", dependencies: ["ClavisCore", "CGcrypt"], swiftSettings: strict),
         // The umbrella a user imports: `SecretResolver.standard` wires every scheme.
-        .target(name: "Clavis", dependencies: ["ClavisCore", "ClavisLocal", "ClavisKeyring"], swiftSettings: strict),
+        .target(name: "Clavis", dependencies: ["ClavisCore", "ClavisLocal", "ClavisKeyring", "ClavisAge"], swiftSettings: strict),
         // The `clavis` command-line tool.
         .executableTarget(
             name: "ClavisCLI",
@@ -59,6 +63,7 @@ let package = Package(
         .target(name: "ClavisTestSupport", path: "Tests/Fixtures", swiftSettings: strict),
         .testTarget(name: "ClavisLocalTests", dependencies: ["ClavisLocal", "ClavisTestSupport"], swiftSettings: strict),
         .testTarget(name: "ClavisKeyringTests", dependencies: ["ClavisKeyring", "ClavisTestSupport"], swiftSettings: strict),
+        .testTarget(name: "ClavisAgeTests", dependencies: ["ClavisAge", "ClavisTestSupport"], swiftSettings: strict),
         .testTarget(name: "ClavisCLITests", dependencies: ["ClavisCLI", "ClavisTestSupport"], swiftSettings: strict),
     ]
 )

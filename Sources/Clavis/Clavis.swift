@@ -1,3 +1,4 @@
+@_exported import ClavisAge
 @_exported import ClavisCore
 @_exported import ClavisKeyring
 @_exported import ClavisLocal

@@ -17,7 +17,7 @@ struct ClavisCommand: AsyncParsableCommand {
             or prompts without echo. Shell completions: clavis --generate-completion-script bash|zsh|fish
             """,
         version: ClavisVersion.string,
-        subcommands: [SecretCommand.self, DoctorCommand.self, DemoCommand.self]
+        subcommands: [SecretCommand.self, AgeCommand.self, KeygenCommand.self, DoctorCommand.self, DemoCommand.self]
     )
 
     /// Runs the command, printing failures as one `error:` line on stderr.
@@ -35,6 +35,9 @@ struct ClavisCommand: AsyncParsableCommand {
                 try command.run()
             }
         } catch let error as ClavisError {
+            Terminal.printError("\(error)")
+            Glibc.exit(1)
+        } catch let error as AgeError {
             Terminal.printError("\(error)")
             Glibc.exit(1)
         } catch let error as CLIFailure {
