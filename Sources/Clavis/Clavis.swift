@@ -4,24 +4,27 @@
 @_exported import ClavisLocal
 
 extension SecretResolver {
-    /// A resolver for every scheme Clavis ships — `env:`, `credential:`, `dir:`, `keyring:` —
+    /// A resolver for every scheme Clavis ships — `env:`, `credential:`, `dir:`, `age:`, `keyring:` —
     /// that never prompts.
     public static var standard: SecretResolver { standard(interactive: false) }
 
     /// A resolver for every scheme Clavis ships.
     ///
     /// - Parameter interactive: whether sources may prompt (e.g. to unlock a locked keyring).
-    public static func standard(interactive: Bool) -> SecretResolver {
-        SecretResolver([
+    /// - Parameter ageUnlock: how `age:` stores are unlocked (default: from the environment and
+    ///   systemd credentials).
+    public static func standard(interactive: Bool, ageUnlock: AgeUnlock = AgeUnlock()) -> SecretResolver {
+        SecretResolver(standardSources(interactive: interactive, ageUnlock: ageUnlock))
+    }
+
+    /// Every source of `standard`, e.g. for diagnosis.
+    public static func standardSources(interactive: Bool = false, ageUnlock: AgeUnlock = AgeUnlock()) -> [any SecretSource] {
+        [
             EnvironmentSource(),
             CredentialSource(),
             DirectorySource(),
+            AgeSource(unlock: ageUnlock),
             KeyringSource(interactive: interactive),
-        ])
-    }
-
-    /// Every source of `standard`, for diagnosis.
-    public static var standardSources: [any SecretSource] {
-        [EnvironmentSource(), CredentialSource(), DirectorySource(), KeyringSource()]
+        ]
     }
 }

@@ -142,14 +142,7 @@ enum AgeFiles {
 
     /// A passphrase from a file (first line) or a no-echo prompt (twice when `confirm`).
     static func passphrase(file: String?, confirm: Bool) throws -> Secret {
-        if let file {
-            let secret = try readSecret(file)
-            guard let text = secret.revealedString(), let first = text.split(separator: "\n", omittingEmptySubsequences: false).first,
-                  !first.isEmpty else {
-                throw CLIFailure(message: "\(file) holds no passphrase")
-            }
-            return Secret(String(first))
-        }
+        if let file { return try AgeUnlock.passphrase(fromFile: file) }
         guard open("/dev/tty", O_RDONLY | O_CLOEXEC).closingDescriptor() else {
             throw CLIFailure(message: "no identity and no terminal to ask for a passphrase: pass -i IDENTITY_FILE or --passphrase-file FILE")
         }

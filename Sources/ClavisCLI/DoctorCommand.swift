@@ -13,7 +13,7 @@ struct DoctorCommand: AsyncParsableCommand {
 
     func run() async throws {
         var findings: [SourceDiagnosis] = []
-        for source in SecretResolver.standardSources {
+        for source in SecretResolver.standardSources() {
             findings += await source.diagnose()
         }
         if json {

@@ -103,12 +103,34 @@ struct SecretCommand: AsyncParsableCommand {
 /// What every command shares: the resolver.
 enum CLIContext {
     static func resolver(_ options: SourceOptions = SourceOptions()) -> SecretResolver {
-        .standard(interactive: options.unlock)
+        .standard(interactive: options.unlock, ageUnlock: options.ageUnlock)
     }
 }
 
 /// Options every command that touches a source shares.
 struct SourceOptions: ParsableArguments {
-    @Flag(help: "Allow interactive prompts, e.g. to unlock a locked keyring collection.")
+    @Flag(help: "Allow interactive prompts: unlock a locked keyring collection, ask for an age store's passphrase.")
     var unlock = false
+
+    @Option(name: .customLong("identity"), help: "An age identity file for age: stores (repeatable; also CLAVIS_AGE_IDENTITY_FILE).")
+    var identities: [String] = []
+
+    @Option(help: "A file whose first line is the passphrase of an age: passphrase store (also CLAVIS_PASSPHRASE_FILE).")
+    var passphraseFile: String?
+
+    @Option(help: "Refuse age scrypt work factors above 2^N when opening a store.")
+    var maxWorkFactor = 22
+
+    /// How age: stores are unlocked, from these options and the environment.
+    var ageUnlock: AgeUnlock {
+        let file = passphraseFile
+        let prompt = unlock
+        var provider: (@Sendable () throws -> Secret)?
+        if let file {
+            provider = { try AgeUnlock.passphrase(fromFile: file) }
+        } else if prompt {
+            provider = { try Terminal.promptWithoutEcho("Store passphrase: ") }
+        }
+        return AgeUnlock(identityFiles: identities, passphrase: provider, maximumWorkFactor: maxWorkFactor)
+    }
 }

@@ -1,0 +1,220 @@
+import ClavisCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An age-encrypted file of named secrets: `age:/path/store.age#NAME`.
+///
+/// - Readable by the stock tool: `age -d -i key.txt store.age` prints the JSON document.
+/// - Every write takes an advisory lock, decrypts the current file (refusing to touch one that
+///   does not decrypt), changes it, re-encrypts it to the store's own recipients and replaces it
+///   atomically (temporary file, `fsync`, `rename`, `fsync` of the directory). No update is lost
+///   between concurrent writers, and a crash leaves the old or the new file.
+/// - New stores are mode 0600; a store another user owns, or that group/others can access, is
+///   refused with the command that fixes it.
+public struct AgeStore: Sendable {
+    /// The store's path.
+    public let path: String
+    /// How it is unlocked.
+    public var unlock: AgeUnlock
+
+    /// A store at `path` (absolute).
+    public init(path: String, unlock: AgeUnlock = AgeUnlock()) {
+        self.path = path
+        self.unlock = unlock
+    }
+
+    var reference: String { "age:\(path)" }
+
+    /// What the store says about itself without decrypting.
+    public struct Info: Sendable, Codable, Equatable {
+        /// The stanza types of its header (`X25519`, `scrypt`…).
+        public var stanzaTypes: [String]
+        /// Whether a passphrase protects it.
+        public var isPassphraseProtected: Bool { stanzaTypes.contains("scrypt") }
+    }
+
+    /// Creates a new store encrypted to `recipients` (X25519 recipients, or one scrypt recipient).
+    public static func create(path: String, recipients: [AgeRecipient]) throws {
+        guard access(path, F_OK) != 0 else {
+            throw ClavisError(.invalidValue, reference: "age:\(path)", reason: "\(path) already exists; not overwriting it")
+        }
+        var document = StoreDocument(recipients: [], passphrase: nil, secrets: [:])
+        for recipient in recipients {
+            switch recipient {
+            case .x25519(let key): document.recipients.append(key.description)
+            case .scrypt(let scrypt): document.passphrase = .init(workFactor: scrypt.workFactor)
+            }
+        }
+        try write(document, recipients: recipients, path: path)
+    }
+
+    /// Reads the header's stanza types (no key needed).
+    public func info() throws -> Info {
+        let bytes = try readFile()
+        do { return Info(stanzaTypes: try Age.stanzaTypes(bytes)) } catch let error as AgeError { throw error.clavisError(reference: reference) }
+    }
+
+    /// The secret called `name`.
+    public func secret(named name: String) throws -> Secret {
+        let (document, _) = try open()
+        guard let entry = document.secrets[name] else {
+            throw ClavisError(.notFound, reference: "\(reference)#\(name)", reason: "the store has no secret called '\(name)'",
+                              hint: "list the names with `clavis secret list \(reference)`")
+        }
+        do { return try entry.secret() } catch let error as AgeError { throw error.clavisError(reference: reference) }
+    }
+
+    /// The names of the secrets, sorted.
+    public func names() throws -> [String] {
+        try open().document.secrets.keys.sorted()
+    }
+
+    /// The store's recipients (`age1…`), empty for a passphrase store.
+    public func recipients() throws -> [String] {
+        try open().document.recipients
+    }
+
+    /// Stores (or replaces) `secret` under `name`.
+    public func store(_ secret: Secret, named name: String) throws {
+        try Self.checkName(name, reference: reference)
+        try update { document in
+            let now = StoreDocument.now()
+            let created = document.secrets[name]?.created ?? now
+            document.secrets[name] = StoreDocument.Entry(secret: secret, created: created, updated: now)
+        }
+    }
+
+    /// Deletes the secret `name`.
+    public func delete(named name: String) throws {
+        try update { document in
+            guard document.secrets.removeValue(forKey: name) != nil else {
+                throw ClavisError(.notFound, reference: "\(reference)#\(name)", reason: "the store has no secret called '\(name)'")
+            }
+        }
+    }
+
+    /// Re-encrypts the store to a new set of X25519 recipients, or to a new passphrase
+    /// (one `.scrypt` recipient), keeping every secret. Atomic like every write.
+    public func rekey(to recipients: [AgeRecipient]) throws {
+        try update(newRecipients: recipients) { _ in }
+    }
+
+    /// Adds X25519 recipients.
+    public func addRecipients(_ added: [X25519Recipient]) throws {
+        try update { document in
+            guard document.passphrase == nil else {
+                throw ClavisError(.invalidValue, reference: reference, reason: "a passphrase store cannot have recipients added",
+                                  hint: "move it to recipients with `clavis store rekey \(reference) --recipient age1…`")
+            }
+            for recipient in added where !document.recipients.contains(recipient.description) {
+                document.recipients.append(recipient.description)
+            }
+        }
+    }
+
+    /// Removes X25519 recipients; refuses to remove the last one.
+    public func removeRecipients(_ removed: [X25519Recipient]) throws {
+        try update { document in
+            let names = Set(removed.map(\.description))
+            let missing = names.subtracting(document.recipients)
+            guard missing.isEmpty else {
+                throw ClavisError(.notFound, reference: reference, reason: "not a recipient of the store: \(missing.sorted().joined(separator: ", "))")
+            }
+            document.recipients.removeAll { names.contains($0) }
+            guard !document.recipients.isEmpty else {
+                throw ClavisError(.invalidValue, reference: reference, reason: "removing these would leave the store with no recipient")
+            }
+        }
+    }
+
+    // MARK: - Reading and writing
+
+    func readFile() throws -> [UInt8] {
+        try FileSafety.checkPrivate(path, what: "store", reference: reference)
+        let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw ClavisError(.permissionDenied, reference: reference, reason: "cannot read \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        return try StoreFile.readAll(descriptor, path: path, reference: reference).revealedBytes()
+    }
+
+    /// Decrypts the store, returning the document and the passphrase used (if any).
+    func open() throws -> (document: StoreDocument, passphrase: Secret?) {
+        let bytes = try readFile()
+        do {
+            let types = try Age.stanzaTypes(bytes)
+            let identities = try unlock.identities(forStanzaTypes: types, reference: reference)
+            let plaintext = try Age.decrypt(bytes, identities: identities)
+            let passphrase: Secret? = identities.lazy.compactMap { if case .scrypt(let id) = $0 { id.passphrase } else { nil } }.first
+            return (try StoreDocument.decode(plaintext, path: path), passphrase)
+        } catch let error as AgeError {
+            throw error.clavisError(reference: reference)
+        }
+    }
+
+    /// Locks, decrypts, applies `change`, re-encrypts and replaces the file.
+    func update(newRecipients: [AgeRecipient]? = nil, _ change: (inout StoreDocument) throws -> Void) throws {
+        let lock = try FileSafety.Lock(for: path, reference: reference)
+        var (document, passphrase) = try open()
+        try change(&document)
+        let recipients: [AgeRecipient]
+        if let newRecipients {
+            recipients = newRecipients
+            document.recipients = []
+            document.passphrase = nil
+            for recipient in newRecipients {
+                switch recipient {
+                case .x25519(let key): document.recipients.append(key.description)
+                case .scrypt(let scrypt): document.passphrase = .init(workFactor: scrypt.workFactor)
+                }
+            }
+        } else {
+            recipients = try document.ageRecipients(passphrase: passphrase)
+        }
+        passphrase = nil
+        try Self.write(document, recipients: recipients, path: path)
+        withExtendedLifetime(lock) {}
+    }
+
+    static func write(_ document: StoreDocument, recipients: [AgeRecipient], path: String) throws {
+        guard !recipients.isEmpty else {
+            throw ClavisError(.invalidValue, reference: "age:\(path)", reason: "a store needs at least one recipient or a passphrase")
+        }
+        var plaintext = try document.encoded()
+        defer { plaintext.withUnsafeMutableBytes { if let base = $0.baseAddress { _ = memset(base, 0, $0.count) } } }
+        let file = try AtomicFile(path: path, mode: 0o600)
+        do {
+            try Age.encrypt(BufferedInput(bytes: plaintext), to: recipients) { try file.write($0) }
+        } catch let error as AgeError {
+            throw error.clavisError(reference: "age:\(path)")
+        }
+        try file.commit()
+    }
+
+    static func checkName(_ name: String, reference: String) throws {
+        guard !name.isEmpty, name.count <= 256, !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw ClavisError.invalidReference(reference, reason: "secret names are 1–256 characters without control characters")
+        }
+    }
+}
+
+/// Reading whole files into a `Secret`.
+enum StoreFile {
+    static let maximumSize = 64 << 20
+
+    static func readAll(_ descriptor: Int32, path: String, reference: String) throws -> Secret {
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else {
+            throw ClavisError(.sourceUnavailable, reference: reference, reason: "cannot stat \(path)")
+        }
+        guard Int(status.st_size) <= maximumSize else {
+            throw ClavisError(.invalidValue, reference: reference, reason: "\(path) is larger than \(maximumSize >> 20) MiB")
+        }
+        let input = BufferedInput(fileDescriptor: descriptor)
+        var bytes = try input.readAll()
+        defer { bytes.withUnsafeMutableBytes { if let base = $0.baseAddress { _ = memset(base, 0, $0.count) } } }
+        return Secret(bytes: bytes)
+    }
+}
