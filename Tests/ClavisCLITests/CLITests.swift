@@ -79,3 +79,33 @@ import Testing
         #expect(completion.output.contains("secret"))
     }
 }
+
+@Suite struct StoreCommandTests {
+    @Test func initSetGetListDeleteThroughTheCLI() throws {
+        let directory = try TemporaryDirectory()
+        let keygen = try Command.clavis(["keygen", "-o", directory.file("key.txt")])
+        let recipient = String(keygen.stderr.dropFirst("Public key: ".count)).trimmingCharacters(in: .whitespacesAndNewlines)
+        let store = "age:\(directory.file("s.age"))"
+        let initialize = try Command.clavis(["store", "init", store, "--recipient", recipient])
+        #expect(initialize.status == 0, "\(initialize.stderr)")
+        let identity = ["--identity", directory.file("key.txt")]
+        #expect(try Command.clavis(["secret", "set", "\(store)#app"] + identity, stdin: Data("v1\n".utf8)).status == 0)
+        #expect(try Command.clavis(["secret", "get", "\(store)#app"] + identity).output == "v1\n")
+        #expect(try Command.clavis(["secret", "list", store] + identity).output == "app\n")
+        let info = try Command.clavis(["store", "info", store])
+        #expect(info.output.contains("protection: recipients (X25519)"))
+        #expect(try Command.clavis(["store", "recipients", "list", store] + identity).output == recipient + "\n")
+        try directory.write("new-pw", "new passphrase\n")
+        let rekey = try Command.clavis(["store", "rekey", store, "--new-passphrase-file", directory.file("new-pw"), "--work-factor", "10"] + identity)
+        #expect(rekey.status == 0, "\(rekey.stderr)")
+        #expect(try Command.clavis(["store", "info", store]).output.contains("passphrase (scrypt)"))
+        let byPassphrase = try Command.clavis(["secret", "get", "\(store)#app", "--passphrase-file", directory.file("new-pw")])
+        #expect(byPassphrase.output == "v1\n", "\(byPassphrase.stderr)")
+        let delete = try Command.clavis(["secret", "delete", "\(store)#app", "--passphrase-file", directory.file("new-pw")])
+        #expect(delete.status == 0)
+        let missing = try Command.clavis(["secret", "get", "\(store)#app", "--passphrase-file", directory.file("new-pw")])
+        #expect(missing.stderr.hasPrefix("error: secret not found"))
+        let exists = try Command.clavis(["store", "init", store, "--recipient", recipient])
+        #expect(exists.stderr.contains("already exists"))
+    }
+}

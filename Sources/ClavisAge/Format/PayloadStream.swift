@@ -49,6 +49,7 @@ enum PayloadStream {
     /// truncation, tampering, reordering, an empty final chunk and trailing data.
     static func decrypt(_ input: BufferedInput, fileKey: SecureBytes, output: (UnsafeRawBufferPointer) throws -> Void) throws {
         let streamNonce = try input.read(upTo: nonceSize)
+        guard !streamNonce.isEmpty else { throw AgeError(.payload, "truncated: no payload after the header") }
         guard streamNonce.count == nonceSize else { throw AgeError(.payload, "truncated: the payload nonce is incomplete") }
         let cipher = try ChaChaPoly(key: try payloadKey(fileKey: fileKey, nonce: streamNonce))
         var counter: UInt64 = 0
@@ -76,7 +77,7 @@ enum PayloadStream {
                     if sealed.count == sealedChunkSize, try attempt(last: false) {
                         throw AgeError(.payload, "truncated: the file ends after a full chunk that is not the final one")
                     }
-                    throw AgeError(.payload, "chunk \(counter) failed to authenticate (tampered, reordered, or wrong key)")
+                    throw AgeError(.payload, "truncated or modified: the last chunk (\(counter)) failed to authenticate")
                 }
                 guard length > 0 || counter == 0 else { throw AgeError(.payload, "the final chunk is empty") }
                 try plain.withUnsafeBytes { try output(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }
@@ -84,7 +85,7 @@ enum PayloadStream {
             }
             guard try attempt(last: false) else {
                 if try attempt(last: true) { throw AgeError(.payload, "data follows the final chunk") }
-                throw AgeError(.payload, "chunk \(counter) failed to authenticate (tampered, reordered, or wrong key)")
+                throw AgeError(.payload, "modified: chunk \(counter) failed to authenticate (tampered or reordered)")
             }
             try plain.withUnsafeBytes { try output(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }
             counter += 1
