@@ -18,6 +18,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // HPKE with the X-Wing (ML-KEM-768 + X25519) KEM for age's post-quantum recipients;
+        // libgcrypt 1.10 has no ML-KEM. Also what jwt-kit builds on.
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // The core: Secret, references, the SecretSource protocol family, resolver, errors.
@@ -37,7 +40,8 @@ let package = Package(
         // libgcrypt, for every primitive of the age format.
         .systemLibrary(name: "CGcrypt", pkgConfig: "libgcrypt", providers: [.apt(["libgcrypt20-dev"])]),
         // The age v1 format on libgcrypt, and AgeStore, the age: source.
-        .target(name: "ClavisAge", dependencies: ["ClavisCore", "CGcrypt"], swiftSettings: strict),
+        .target(name: "ClavisAge", dependencies: ["ClavisCore", "CGcrypt", .product(name: "Crypto", package: "swift-crypto")],
+                swiftSettings: strict),
         // The umbrella a user imports: `SecretResolver.standard` wires every scheme.
         .target(name: "Clavis", dependencies: ["ClavisCore", "ClavisLocal", "ClavisKeyring", "ClavisAge"], swiftSettings: strict),
         // The `clavis` command-line tool.

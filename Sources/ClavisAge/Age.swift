@@ -22,6 +22,10 @@ public enum Age {
         if recipients.contains(where: { if case .scrypt = $0 { true } else { false } }), recipients.count > 1 {
             throw AgeError(.invalidRecipients, "a passphrase cannot be combined with other recipients")
         }
+        if recipients.contains(where: \.isPostQuantum), recipients.contains(where: { if case .x25519 = $0 { true } else { false } }) {
+            throw AgeError(.invalidRecipients, "post-quantum (age1pq1…) and X25519 (age1…) recipients cannot be mixed: "
+                           + "anyone who breaks X25519 with a quantum computer could then read the file, undoing the protection")
+        }
         let fileKey = try Gcrypt.randomKey(16)
         let stanzas = try recipients.map { try $0.wrap(fileKey) }
         let header = try AgeHeader.encode(stanzas, fileKey: fileKey)

@@ -6,10 +6,21 @@ public enum AgeRecipient: Sendable, Hashable, CustomStringConvertible {
     case x25519(X25519Recipient)
     /// A passphrase (scrypt). Must be the only recipient of a file.
     case scrypt(ScryptRecipient)
+    /// A post-quantum hybrid key, `age1pq1…`. Must not be mixed with X25519 recipients.
+    case mlkem768x25519(PQRecipient)
 
-    /// Parses an `age1…` recipient string.
+    /// Parses an `age1…` or `age1pq1…` recipient string.
     public init(parsing text: String) throws {
-        self = .x25519(try X25519Recipient(parsing: text))
+        if text.lowercased().hasPrefix("age1pq1") {
+            self = .mlkem768x25519(try PQRecipient(parsing: text))
+        } else {
+            self = .x25519(try X25519Recipient(parsing: text))
+        }
+    }
+
+    /// Whether this recipient resists a future quantum computer.
+    public var isPostQuantum: Bool {
+        if case .mlkem768x25519 = self { true } else { false }
     }
 
     /// The recipient string (`age1…`), or `passphrase` for scrypt.
@@ -17,6 +28,7 @@ public enum AgeRecipient: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .x25519(let recipient): recipient.description
         case .scrypt: "passphrase"
+        case .mlkem768x25519(let recipient): recipient.description
         }
     }
 
@@ -24,6 +36,7 @@ public enum AgeRecipient: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .x25519(let recipient): try recipient.wrap(fileKey)
         case .scrypt(let recipient): try recipient.wrap(fileKey)
+        case .mlkem768x25519(let recipient): try recipient.wrap(fileKey)
         }
     }
 }
@@ -34,12 +47,33 @@ public enum AgeIdentity: Sendable {
     case x25519(X25519Identity)
     /// A passphrase, for files with an scrypt stanza.
     case scrypt(ScryptIdentity)
+    /// A post-quantum hybrid key, `AGE-SECRET-KEY-PQ-1…`.
+    case mlkem768x25519(PQIdentity)
+
+    /// Parses one identity line: `AGE-SECRET-KEY-1…` or `AGE-SECRET-KEY-PQ-1…`.
+    public init(parsing text: String) throws {
+        if text.uppercased().hasPrefix("AGE-SECRET-KEY-PQ-1") {
+            self = .mlkem768x25519(try PQIdentity(parsing: text))
+        } else {
+            self = .x25519(try X25519Identity(parsing: text))
+        }
+    }
+
+    /// The recipient string of this identity (`age1…`, `age1pq1…`), `nil` for a passphrase.
+    public var recipientString: String? {
+        switch self {
+        case .x25519(let identity): identity.recipient.description
+        case .mlkem768x25519(let identity): identity.recipient.description
+        case .scrypt: nil
+        }
+    }
 
     /// Returns the file key if one of `stanzas` is addressed to this identity, `nil` if none is.
     func unwrap(_ stanzas: [AgeStanza]) throws -> SecureBytes? {
         switch self {
         case .x25519(let identity): try identity.unwrap(stanzas)
         case .scrypt(let identity): try identity.unwrap(stanzas)
+        case .mlkem768x25519(let identity): try identity.unwrap(stanzas)
         }
     }
 
@@ -52,9 +86,9 @@ public enum AgeIdentity: Sendable {
             let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
             if line.isEmpty || line.hasPrefix("#") { continue }
             do {
-                identities.append(.x25519(try X25519Identity(parsing: String(line))))
+                identities.append(try AgeIdentity(parsing: String(line)))
             } catch {
-                throw AgeError(.invalidKey, "\(path) line \(number + 1) is not an age identity (AGE-SECRET-KEY-1…)")
+                throw AgeError(.invalidKey, "\(path) line \(number + 1) is not an age identity (AGE-SECRET-KEY-1… or AGE-SECRET-KEY-PQ-1…)")
             }
         }
         guard !identities.isEmpty else { throw AgeError(.invalidKey, "\(path) holds no identity") }
@@ -68,7 +102,7 @@ public enum AgeIdentity: Sendable {
             let line = (raw.hasSuffix("\r") ? raw.dropLast() : raw).trimmingSpaces()
             if line.isEmpty || line.hasPrefix("#") { continue }
             do { recipients.append(try AgeRecipient(parsing: String(line))) } catch {
-                throw AgeError(.invalidKey, "\(path) line \(number + 1) is not an age recipient (age1…)")
+                throw AgeError(.invalidKey, "\(path) line \(number + 1) is not an age recipient (age1… or age1pq1…)")
             }
         }
         return recipients

@@ -81,19 +81,36 @@ struct AgeCommand: AsyncParsableCommand {
     }
 }
 
-/// `clavis keygen`: a new X25519 identity, like `age-keygen`.
+/// `clavis keygen`: a new identity, like `age-keygen` (`--pq` like `age-keygen -pq`).
 struct KeygenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keygen",
-        abstract: "Generate an age X25519 identity (like age-keygen); prints the public key on stderr.")
+        abstract: "Generate an age identity (like age-keygen); prints the public key on stderr.",
+        discussion: "clavis keygen -y FILE prints the recipient of each identity in FILE.")
 
     @Option(name: .customShort("o"), help: "Write the identity to FILE (mode 0600; refuses to overwrite).")
     var output: String?
+    @Flag(help: "Generate a post-quantum hybrid identity (ML-KEM-768 + X25519, age1pq1…; readable by age ≥ 1.3).")
+    var pq = false
+    @Option(name: .customShort("y"), help: "Print the recipients of the identities in FILE instead.")
+    var convert: String?
 
     func run() async throws {
-        let identity = try X25519Identity.generate()
-        var text = "# created: \(AgeFiles.timestamp())\n# public key: \(identity.recipient)\n"
-        let encoded = identity.encoded()
+        if let convert {
+            let identities = try AgeIdentity.parseIdentityFile(try AgeFiles.readSecret(convert), path: convert)
+            identities.compactMap(\.recipientString).forEach(Terminal.printLine)
+            return
+        }
+        let encoded: Secret
+        let recipient: String
+        if pq {
+            let identity = try PQIdentity.generate()
+            (encoded, recipient) = (identity.encoded(), identity.recipient.description)
+        } else {
+            let identity = try X25519Identity.generate()
+            (encoded, recipient) = (identity.encoded(), identity.recipient.description)
+        }
+        let text = "# created: \(AgeFiles.timestamp())\n# public key: \(recipient)\n"
         if let output {
             guard access(output, F_OK) != 0 else { throw CLIFailure(message: "\(output) exists; not overwriting an identity") }
             let file = try AtomicFile(path: output, mode: 0o600)
@@ -105,8 +122,7 @@ struct KeygenCommand: AsyncParsableCommand {
             Terminal.writeAll(1, Array(text.utf8))
             Terminal.printSecret(encoded)
         }
-        text = ""
-        Terminal.note("Public key: \(identity.recipient)")
+        Terminal.note("Public key: \(recipient)")
     }
 }
 

@@ -52,14 +52,15 @@ struct StoreCommand: AsyncParsableCommand {
         func run() async throws {
             let path = try StoreCommand.storePath(store)
             let info = try AgeStore(path: path).info()
-            let protection = info.isPassphraseProtected ? "passphrase (scrypt)" : "recipients (\(info.stanzaTypes.joined(separator: ", ")))"
+            let protection = info.isPassphraseProtected ? "passphrase (scrypt)" : "recipients (\(Set(info.stanzaTypes).sorted().joined(separator: ", ")))"
             if json {
                 try Terminal.printJSON(["store": "age:\(path)", "protection": info.isPassphraseProtected ? "passphrase" : "recipients",
-                                        "stanzas": info.stanzaTypes.joined(separator: ",")])
+                                        "stanzas": info.stanzaTypes.joined(separator: ","), "postQuantum": info.isPostQuantum ? "yes" : "no"])
             } else {
                 Terminal.printLine("store:      age:\(path)")
                 Terminal.printLine("protection: \(protection)")
                 Terminal.printLine("stanzas:    \(info.stanzaTypes.count)")
+                Terminal.printLine("post-quantum: \(info.isPostQuantum ? "yes (mlkem768x25519; recovery needs age ≥ 1.3)" : "no")")
             }
         }
     }
@@ -86,7 +87,7 @@ struct StoreCommand: AsyncParsableCommand {
             @OptionGroup var options: SourceOptions
             func run() async throws {
                 let store = AgeStore(path: try StoreCommand.storePath(store), unlock: options.ageUnlock)
-                try store.addRecipients(try recipients.map { try X25519Recipient(parsing: $0) })
+                try store.addRecipients(try recipients.map { try AgeRecipient(parsing: $0) })
                 Terminal.note("re-encrypted \(store.path) to \(try store.recipients().count) recipient(s)")
             }
         }
@@ -98,7 +99,7 @@ struct StoreCommand: AsyncParsableCommand {
             @OptionGroup var options: SourceOptions
             func run() async throws {
                 let store = AgeStore(path: try StoreCommand.storePath(store), unlock: options.ageUnlock)
-                try store.removeRecipients(try recipients.map { try X25519Recipient(parsing: $0) })
+                try store.removeRecipients(try recipients.map { try AgeRecipient(parsing: $0) })
                 Terminal.note("re-encrypted \(store.path); removed recipients can still read old copies and backups — rotate the secrets")
             }
         }

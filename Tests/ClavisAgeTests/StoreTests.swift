@@ -113,12 +113,12 @@ func expectClavisError(_ code: ClavisError.Code, containing text: String? = nil,
         try fixture.store.store(Secret("kept"), named: "a")
         let second = try X25519Identity.generate()
         try fixture.directory.write("second.txt", second.encoded().revealedString() ?? "")
-        try fixture.store.addRecipients([second.recipient])
+        try fixture.store.addRecipients([.x25519(second.recipient)])
         let bySecond = AgeStore(path: fixture.path, unlock: AgeUnlock(identityFiles: [fixture.directory.file("second.txt")], useEnvironment: false))
         #expect(try bySecond.secret(named: "a").revealedString() == "kept")
-        try bySecond.removeRecipients([fixture.identity.recipient])
+        try bySecond.removeRecipients([.x25519(fixture.identity.recipient)])
         expectClavisError(.wrongKey) { _ = try fixture.store.names() }
-        expectClavisError(.invalidValue, containing: "no recipient") { try bySecond.removeRecipients([second.recipient]) }
+        expectClavisError(.invalidValue, containing: "no recipient") { try bySecond.removeRecipients([.x25519(second.recipient)]) }
         // Rekey to a passphrase, then back to a recipient.
         try bySecond.rekey(to: [.scrypt(ScryptRecipient(passphrase: Secret("pp"), workFactor: 10))])
         let byPassphrase = AgeStore(path: fixture.path, unlock: AgeUnlock(passphrase: { Secret("pp") }, useEnvironment: false))

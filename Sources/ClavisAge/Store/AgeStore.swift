@@ -32,6 +32,8 @@ public struct AgeStore: Sendable {
         public var stanzaTypes: [String]
         /// Whether a passphrase protects it.
         public var isPassphraseProtected: Bool { stanzaTypes.contains("scrypt") }
+        /// Whether every stanza is post-quantum (`mlkem768x25519`).
+        public var isPostQuantum: Bool { !stanzaTypes.isEmpty && stanzaTypes.allSatisfy { $0 == "mlkem768x25519" } }
     }
 
     /// Creates a new store encrypted to `recipients` (X25519 recipients, or one scrypt recipient).
@@ -42,7 +44,7 @@ public struct AgeStore: Sendable {
         var document = StoreDocument(recipients: [], passphrase: nil, secrets: [:])
         for recipient in recipients {
             switch recipient {
-            case .x25519(let key): document.recipients.append(key.description)
+            case .x25519, .mlkem768x25519: document.recipients.append(recipient.description)
             case .scrypt(let scrypt): document.passphrase = .init(workFactor: scrypt.workFactor)
             }
         }
@@ -100,12 +102,16 @@ public struct AgeStore: Sendable {
         try update(newRecipients: recipients) { _ in }
     }
 
-    /// Adds X25519 recipients.
-    public func addRecipients(_ added: [X25519Recipient]) throws {
+    /// Adds recipients (`age1…` or `age1pq1…`; the two kinds are never mixed).
+    public func addRecipients(_ added: [AgeRecipient]) throws {
         try update { document in
             guard document.passphrase == nil else {
                 throw ClavisError(.invalidValue, reference: reference, reason: "a passphrase store cannot have recipients added",
                                   hint: "move it to recipients with `clavis store rekey \(reference) --recipient age1…`")
+            }
+            if added.contains(where: { if case .scrypt = $0 { true } else { false } }) {
+                throw ClavisError(.invalidValue, reference: reference, reason: "a passphrase cannot be added as a recipient",
+                                  hint: "use `clavis store rekey \(reference) --new-passphrase` to move the store to a passphrase")
             }
             for recipient in added where !document.recipients.contains(recipient.description) {
                 document.recipients.append(recipient.description)
@@ -113,8 +119,8 @@ public struct AgeStore: Sendable {
         }
     }
 
-    /// Removes X25519 recipients; refuses to remove the last one.
-    public func removeRecipients(_ removed: [X25519Recipient]) throws {
+    /// Removes recipients; refuses to remove the last one.
+    public func removeRecipients(_ removed: [AgeRecipient]) throws {
         try update { document in
             let names = Set(removed.map(\.description))
             let missing = names.subtracting(document.recipients)
@@ -166,7 +172,7 @@ public struct AgeStore: Sendable {
             document.passphrase = nil
             for recipient in newRecipients {
                 switch recipient {
-                case .x25519(let key): document.recipients.append(key.description)
+                case .x25519, .mlkem768x25519: document.recipients.append(recipient.description)
                 case .scrypt(let scrypt): document.passphrase = .init(workFactor: scrypt.workFactor)
                 }
             }
