@@ -17,7 +17,7 @@ struct ClavisCommand: AsyncParsableCommand {
             or prompts without echo. Shell completions: clavis --generate-completion-script bash|zsh|fish
             """,
         version: ClavisVersion.string,
-        subcommands: [SecretCommand.self, StoreCommand.self, AgeCommand.self, KeygenCommand.self, DoctorCommand.self, DemoCommand.self]
+        subcommands: [SecretCommand.self, RunCommand.self, StoreCommand.self, AgeCommand.self, KeygenCommand.self, DoctorCommand.self, DemoCommand.self]
     )
 
     /// Runs the command, printing failures as one `error:` line on stderr.
@@ -48,7 +48,7 @@ struct ClavisCommand: AsyncParsableCommand {
             if code == .success { exit(withError: error) }
             var message = fullMessage(for: error)
             if message.hasPrefix("Error: ") { message = String(message.dropFirst("Error: ".count)) }
-            Terminal.printError(message)
+            if !message.isEmpty { Terminal.printError(message) }
             Glibc.exit(code.rawValue)
         }
     }

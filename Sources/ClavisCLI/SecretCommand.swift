@@ -6,7 +6,7 @@ struct SecretCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "secret",
         abstract: "Read, store, list and delete secrets by reference.",
-        subcommands: [Get.self, Set.self, List.self, Delete.self]
+        subcommands: [Get.self, Set.self, List.self, Delete.self, Copy.self]
     )
 
     struct Get: AsyncParsableCommand {
@@ -96,6 +96,47 @@ struct SecretCommand: AsyncParsableCommand {
             let reference = try SecretReference(parsing: reference)
             try await CLIContext.resolver(options).delete(reference)
             Terminal.note("deleted \(reference)")
+        }
+    }
+}
+
+extension SecretCommand {
+    struct Copy: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Copy a secret, or every secret of a source, to another backend without printing values.",
+            discussion: """
+                clavis secret copy keyring:defender-daemon/app-secret age:/etc/clavis/store.age#app-secret
+                clavis secret copy --all keyring:defender-daemon age:/etc/clavis/store.age
+                Existing destinations are kept unless --overwrite. The source is never modified.
+                """)
+
+        @Flag(help: "Copy every secret of the SOURCE container into the DESTINATION container, by name.")
+        var all = false
+        @Flag(help: "Replace destinations that exist.")
+        var overwrite = false
+        @Flag(help: "Only say what would be copied.")
+        var dryRun = false
+        @Flag(help: "Print the report as JSON on stdout.")
+        var json = false
+        @Argument(help: "The source reference (a container with --all).") var source: String
+        @Argument(help: "The destination reference (a container with --all).") var destination: String
+        @OptionGroup var options: SourceOptions
+
+        func run() async throws {
+            let resolver = CLIContext.resolver(options)
+            let from = try SecretReference(parsing: source), to = try SecretReference(parsing: destination)
+            let report = all
+                ? try await resolver.copyAll(from: from, to: to, overwrite: overwrite, dryRun: dryRun)
+                : await resolver.copy(from: from, to: to, overwrite: overwrite, dryRun: dryRun)
+            for name in report.copied { Terminal.note("\(dryRun ? "would copy" : "copied") → \(name)") }
+            for name in report.skipped { Terminal.note("skipped \(name): it exists (use --overwrite to replace it)") }
+            for failure in report.failed { Terminal.printError("\(failure.source): \(failure.reason)") }
+            if json { try Terminal.printJSON(report) }
+            Terminal.note(report.summary)
+            if !report.failed.isEmpty {
+                if !report.copied.isEmpty, !dryRun { Terminal.note("already copied: \(report.copied.joined(separator: ", ")); the source is unchanged") }
+                throw ExitCode(1)
+            }
         }
     }
 }

@@ -22,6 +22,11 @@ public final class MemorySource: WritableSecretSource {
     /// Everything.
     public var capabilities: SecretSourceCapabilities { .all }
 
+    /// `SCHEME:NAME`.
+    public func reference(named name: String, in container: SecretReference) throws -> SecretReference {
+        try SecretReference(scheme: scheme, locator: name)
+    }
+
     /// Reads a secret by its locator.
     public func secret(for reference: SecretReference) async throws -> Secret {
         try checkScheme(of: reference)

@@ -69,6 +69,11 @@ public struct SecretResolver: Sendable {
         try await writableSource(for: reference, operation: "delete").delete(reference)
     }
 
+    /// The reference of `name` inside `container` (what ``listNames(in:)`` listed).
+    public func reference(named name: String, in container: SecretReference) throws -> SecretReference {
+        try source(for: container).reference(named: name, in: container)
+    }
+
     /// Lists the names in the container `container` names.
     public func listNames(in container: SecretReference) async throws -> [String] {
         try await source(for: container).listNames(in: container)

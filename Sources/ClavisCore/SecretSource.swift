@@ -38,6 +38,11 @@ public protocol SecretSource: Sendable {
     /// Checks whether this source is usable on this machine (for `clavis doctor`). Never prompts,
     /// never reads a secret value.
     func diagnose() async -> [SourceDiagnosis]
+
+    /// The reference of the secret called `name` inside `container` — the inverse of
+    /// ``listNames(in:)``. By default `container#name`; sources whose references name items
+    /// differently (e.g. `keyring:SERVICE/USERNAME`) override it.
+    func reference(named name: String, in container: SecretReference) throws -> SecretReference
 }
 
 /// A source that can also store and delete secrets.
@@ -76,6 +81,11 @@ extension SecretSource {
     /// By default listing is refused with a ``ClavisError/Code/readOnly`` error naming the source.
     public func listNames(in container: SecretReference) async throws -> [String] {
         throw ClavisError.unsupported("list", by: self, reference: container)
+    }
+
+    /// `container#name`.
+    public func reference(named name: String, in container: SecretReference) throws -> SecretReference {
+        try container.appending(item: name)
     }
 
     /// Checks that `reference` is of a scheme this source serves.

@@ -116,6 +116,12 @@ public struct KeyringSource: WritableSecretSource {
         }
     }
 
+    /// `keyring:SERVICE/NAME[?collection=…]`, escaping what the syntax reserves.
+    public func reference(named name: String, in container: SecretReference) throws -> SecretReference {
+        let service = container.locator.split(separator: "/", maxSplits: 1).first.map(String.init) ?? container.locator
+        return try SecretReference(scheme: "keyring", locator: "\(service)/\(KeyringName.escape(name))", query: container.query)
+    }
+
     /// Reports the session bus, the Secret Service provider and the default collection's lock state.
     public func diagnose() async -> [SourceDiagnosis] {
         if let problem = SessionBus.problem() {

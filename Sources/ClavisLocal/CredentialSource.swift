@@ -24,6 +24,11 @@ public struct CredentialSource: SecretSource {
     /// Lists credential names.
     public var capabilities: SecretSourceCapabilities { .list }
 
+    /// `credential:NAME`.
+    public func reference(named name: String, in container: SecretReference) throws -> SecretReference {
+        try SecretReference(scheme: "credential", locator: name)
+    }
+
     /// Reads the credential the reference names.
     public func secret(for reference: SecretReference) async throws -> Secret {
         try checkScheme(of: reference)

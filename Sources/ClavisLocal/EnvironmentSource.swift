@@ -24,6 +24,11 @@ public struct EnvironmentSource: SecretSource {
     /// Lists variable names.
     public var capabilities: SecretSourceCapabilities { .list }
 
+    /// `env:NAME`.
+    public func reference(named name: String, in container: SecretReference) throws -> SecretReference {
+        try SecretReference(scheme: "env", locator: name)
+    }
+
     /// Reads the variable the reference names.
     public func secret(for reference: SecretReference) async throws -> Secret {
         try checkScheme(of: reference)

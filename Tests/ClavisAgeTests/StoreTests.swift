@@ -158,11 +158,14 @@ func expectClavisError(_ code: ClavisError.Code, containing text: String? = nil,
 @Suite struct AgeStoreDurabilityTests {
     @Test func twoConcurrentWritersLoseNoUpdate() throws {
         let fixture = try StoreFixture()
-        let script = """
-            for i in $(seq 1 15); do printf 'v%s' "$i" | "$CLAVIS" secret set "age:$STORE#$1-$i" --identity "$KEY" 2>>"$ERRORS" || exit 1; done
-            """
-        let environment = ["CLAVIS": Command.clavis, "STORE": fixture.path, "KEY": fixture.key, "ERRORS": fixture.directory.file("errors")]
-        let both = try Command.run("bash", ["-c", "(bash -c '\(script)' w a) & (bash -c '\(script)' w b) & wait %1 && wait %2"],
+        let script = try fixture.directory.write("writer.sh", """
+            for i in $(seq 1 15); do
+                printf 'v%s' "$i" | "$CLAVIS" secret set "age:$STORE#$1-$i" --identity "$KEY" 2>>"$ERRORS" || exit 1
+            done
+            """, mode: 0o700)
+        let environment = ["CLAVIS": Command.clavis, "STORE": fixture.path, "KEY": fixture.key, "ERRORS": fixture.directory.file("errors"),
+                           "SCRIPT": script]
+        let both = try Command.run("bash", ["-c", #"bash "$SCRIPT" a & first=$!; bash "$SCRIPT" b & second=$!; wait $first && wait $second"#],
                                    environment: environment, timeout: .seconds(120))
         #expect(both.status == 0, "\((try? String(contentsOfFile: fixture.directory.file("errors"), encoding: .utf8)) ?? "")")
         let names = try fixture.store.names()

@@ -1,0 +1,105 @@
+import ArgumentParser
+import Clavis
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `clavis run -- CMD`: resolve references into environment variables, then become CMD.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a program with secrets in its environment, resolved from references.",
+        discussion: """
+            Every reference is resolved first, concurrently; if any fails, one error line per failure
+            is printed and nothing starts. Then clavis replaces itself with the program (execvp): its
+            exit status, signals and stdio are the program's own. Values go only into its environment.
+            Inherited variables whose value is clavis:REF are resolved too.
+            Example: clavis run --env AZURE_CLIENT_SECRET=keyring:defender-daemon/app-secret -- python3 poll.py
+            """)
+
+    @Option(name: .customLong("env"), help: "NAME=REFERENCE (repeatable).")
+    var bindings: [String] = []
+    @Option(help: "A file of NAME=REFERENCE lines (dotenv syntax; repeatable).")
+    var envFile: [String] = []
+    @Flag(help: "Start the program with only the named variables plus PATH, HOME and LANG.")
+    var noInherit = false
+    @OptionGroup var options: SourceOptions
+    @Argument(parsing: .captureForPassthrough, help: "-- CMD [ARGS…]")
+    var command: [String] = []
+
+    func run() async throws {
+        var argv = command
+        if argv.first == "--" { argv.removeFirst() }
+        guard let program = argv.first else { throw CLIFailure(message: "nothing to run: clavis run [--env NAME=REF]… -- CMD [ARGS…]", exitCode: 64) }
+
+        var inherited = CurrentEnvironment.all()
+        if noInherit { inherited = inherited.filter { ["PATH", "HOME", "LANG"].contains($0.key) } }
+        var planned = try SecretEnvironment.inheritedBindings(inherited)
+        for path in envFile {
+            guard let text = try Terminal.readSecretFile(path).revealedString() else { throw CLIFailure(message: "\(path) is not UTF-8 text") }
+            planned += try SecretEnvironment.parseEnvFile(text, path: path)
+        }
+        planned += try bindings.map { try SecretEnvironment.parseBinding($0) }
+        // A later binding of the same name wins.
+        var byName: [String: SecretEnvironment.Binding] = [:]
+        for binding in planned { byName[binding.name] = binding }
+
+        switch await SecretEnvironment.resolve(Array(byName.values), with: CLIContext.resolver(options)) {
+        case .failure(let failures):
+            failures.lines.forEach { Terminal.printError($0) }
+            throw ExitCode(1)
+        case .success(let values):
+            var environment = inherited
+            for (name, secret) in values {
+                environment[name] = secret.revealedString() ?? String(decoding: secret.revealedBytes(), as: UTF8.self)
+            }
+            Exec.replaceProcess(program: program, arguments: argv, environment: environment)
+        }
+    }
+}
+
+/// The process environment as a dictionary.
+enum CurrentEnvironment {
+    static func all() -> [String: String] {
+        var result: [String: String] = [:]
+        let start: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = environ
+        guard var cursor = start else { return result }
+        while let entry = cursor.pointee {
+            let text = String(cString: entry)
+            if let equals = text.firstIndex(of: "=") { result[String(text[..<equals])] = String(text[text.index(after: equals)...]) }
+            cursor += 1
+        }
+        return result
+    }
+}
+
+/// execvp with an explicit environment.
+enum Exec {
+    static func replaceProcess(program: String, arguments: [String], environment: [String: String]) -> Never {
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        var envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        // Search PATH (from the child's environment) as execvp would, then execve.
+        var candidates = [program]
+        if !program.contains("/") {
+            let path = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+            candidates = path.split(separator: ":", omittingEmptySubsequences: false).map { ($0.isEmpty ? "." : String($0)) + "/" + program }
+        }
+        var lastError = ENOENT
+        for candidate in candidates {
+            _ = argv.withUnsafeMutableBufferPointer { argvBuffer in
+                envp.withUnsafeMutableBufferPointer { envBuffer -> Int32 in
+                    guard let argvBase = argvBuffer.baseAddress, let envBase = envBuffer.baseAddress else { return -1 }
+                    return execve(candidate, argvBase, envBase)
+                }
+            }
+            if errno != ENOENT && errno != ENOTDIR { lastError = errno }
+        }
+        errno = lastError
+        let reason = String(cString: strerror(errno))
+        let code: Int32 = errno == ENOENT ? 127 : 126
+        for pointer in envp { if let pointer { explicit_bzero(pointer, strlen(pointer)); free(pointer) } }
+        for pointer in argv { free(pointer) }
+        Terminal.printError("cannot run \(program): \(reason)")
+        exit(code)
+    }
+}

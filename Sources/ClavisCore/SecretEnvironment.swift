@@ -1,0 +1,109 @@
+/// Environment variables whose values are secret references: what `clavis run` resolves.
+///
+/// Bindings come from `NAME=REF` arguments, from env files (dotenv syntax: `#` comments, blank
+/// lines, optional `export `, single or double quotes), and from inherited variables whose value
+/// is `clavis:REF` (e.g. `AZURE_CLIENT_SECRET=clavis:keyring:defender-daemon/app-secret`).
+/// An env file holds references, not values, so it is safe to commit.
+public enum SecretEnvironment {
+    /// One variable to fill from a reference.
+    public struct Binding: Sendable, Hashable {
+        /// The variable name.
+        public var name: String
+        /// Where its value comes from.
+        public var reference: SecretReference
+        /// Creates a binding.
+        public init(name: String, reference: SecretReference) {
+            self.name = name
+            self.reference = reference
+        }
+    }
+
+    /// The prefix that marks an inherited variable's value as a reference.
+    public static let inheritedPrefix = "clavis:"
+
+    /// Parses `NAME=REF`.
+    public static func parseBinding(_ text: String, origin: String = "--env") throws -> Binding {
+        guard let equals = text.firstIndex(of: "=") else {
+            throw ClavisError(.invalidReference, reference: text, reason: "\(origin) takes NAME=REFERENCE")
+        }
+        let name = String(text[..<equals]).trimmingWhitespace()
+        try checkName(name, origin: origin)
+        var value = String(text[text.index(after: equals)...]).trimmingWhitespace()
+        if value.count >= 2, let first = value.first, first == "\"" || first == "'", value.last == first {
+            value = String(value.dropFirst().dropLast())
+        }
+        if value.hasPrefix(inheritedPrefix) { value = String(value.dropFirst(inheritedPrefix.count)) }
+        return Binding(name: name, reference: try SecretReference(parsing: value))
+    }
+
+    /// Parses an env file of `NAME=REF` lines.
+    public static func parseEnvFile(_ text: String, path: String) throws -> [Binding] {
+        var bindings: [Binding] = []
+        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var line = String(raw.hasSuffix("\r") ? raw.dropLast() : raw).trimmingWhitespace()
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            if line.hasPrefix("export ") { line = String(line.dropFirst("export ".count)).trimmingWhitespace() }
+            bindings.append(try parseBinding(line, origin: "\(path):\(number + 1)"))
+        }
+        return bindings
+    }
+
+    /// Bindings for inherited variables whose value starts with `clavis:`.
+    public static func inheritedBindings(_ environment: [String: String]) throws -> [Binding] {
+        try environment.filter { $0.value.hasPrefix(inheritedPrefix) }.sorted { $0.key < $1.key }.map { name, value in
+            Binding(name: name, reference: try SecretReference(parsing: String(value.dropFirst(inheritedPrefix.count))))
+        }
+    }
+
+    /// Resolves every binding concurrently. Returns the values, or every failure (one per
+    /// binding, naming the variable and the reference, never a value).
+    public static func resolve(_ bindings: [Binding], with resolver: SecretResolver) async -> Result<[String: Secret], Failures> {
+        let results = await withTaskGroup(of: (Binding, Result<Secret, any Error>).self) { group in
+            for binding in bindings {
+                group.addTask {
+                    do { return (binding, .success(try await resolver.secret(for: binding.reference))) } catch { return (binding, .failure(error)) }
+                }
+            }
+            var collected: [(Binding, Result<Secret, any Error>)] = []
+            for await result in group { collected.append(result) }
+            return collected
+        }
+        var values: [String: Secret] = [:]
+        var failures: [String] = []
+        for (binding, result) in results.sorted(by: { $0.0.name < $1.0.name }) {
+            switch result {
+            case .success(let secret):
+                if secret.withRevealedBytes({ $0.contains(0) }) {
+                    failures.append("\(binding.name)=\(binding.reference): the value contains a NUL byte, which an environment variable cannot hold")
+                } else {
+                    values[binding.name] = secret
+                }
+            case .failure(let error):
+                failures.append("\(binding.name)=\(binding.reference): \(error)")
+            }
+        }
+        return failures.isEmpty ? .success(values) : .failure(Failures(lines: failures))
+    }
+
+    /// Every binding that failed, one line each.
+    public struct Failures: Error, Sendable {
+        /// `NAME=REF: reason` lines.
+        public var lines: [String]
+    }
+
+    private static func checkName(_ name: String, origin: String) throws {
+        guard let first = name.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic),
+              name.unicodeScalars.allSatisfy({ $0.isASCII && ($0 == "_" || $0.properties.isAlphabetic || ("0"..."9").contains($0)) }) else {
+            throw ClavisError(.invalidReference, reference: name, reason: "\(origin): '\(name)' is not a valid variable name")
+        }
+    }
+}
+
+extension String {
+    fileprivate func trimmingWhitespace() -> String {
+        let scalars = unicodeScalars.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed()
+        var result = ""
+        result.unicodeScalars.append(contentsOf: scalars)
+        return result
+    }
+}
