@@ -1,4 +1,4 @@
-// swift-tools-version:6.1
+// swift-tools-version:6.2
 import PackageDescription
 
 /// Swift settings shared by every target: Swift 6 language mode is the default for
@@ -13,6 +13,8 @@ let package = Package(
     products: [
         .library(name: "Clavis", targets: ["Clavis"]),
         .library(name: "ClavisCore", targets: ["ClavisCore"]),
+        // A separate product, so programs that do not use swift-configuration do not pay for it.
+        .library(name: "ClavisConfiguration", targets: ["ClavisConfiguration"]),
         .executable(name: "clavis", targets: ["ClavisCLI"]),
     ],
     dependencies: [
@@ -21,6 +23,7 @@ let package = Package(
         // HPKE with the X-Wing (ML-KEM-768 + X25519) KEM for age's post-quantum recipients;
         // libgcrypt 1.10 has no ML-KEM. Also what jwt-kit builds on.
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
     ],
     targets: [
         // The core: Secret, references, the SecretSource protocol family, resolver, errors.
@@ -44,6 +47,10 @@ let package = Package(
                 swiftSettings: strict),
         // The umbrella a user imports: `SecretResolver.standard` wires every scheme.
         .target(name: "Clavis", dependencies: ["ClavisCore", "ClavisLocal", "ClavisKeyring", "ClavisAge"], swiftSettings: strict),
+        // A swift-configuration provider that resolves secret references.
+        // (swift-configuration's protocol is compiled with NonisolatedNonsendingByDefault; match it.)
+        .target(name: "ClavisConfiguration", dependencies: ["ClavisCore", .product(name: "Configuration", package: "swift-configuration")],
+                swiftSettings: strict + [.enableUpcomingFeature("NonisolatedNonsendingByDefault")]),
         // The `clavis` command-line tool.
         .executableTarget(
             name: "ClavisCLI",
@@ -68,6 +75,11 @@ let package = Package(
         .testTarget(name: "ClavisLocalTests", dependencies: ["ClavisLocal", "ClavisTestSupport"], swiftSettings: strict),
         .testTarget(name: "ClavisKeyringTests", dependencies: ["ClavisKeyring", "ClavisTestSupport"], swiftSettings: strict),
         .testTarget(name: "ClavisAgeTests", dependencies: ["ClavisAge", "ClavisTestSupport"], swiftSettings: strict),
+        .testTarget(name: "ClavisConfigurationTests",
+                    dependencies: ["ClavisConfiguration", "Clavis", "ClavisTestSupport",
+                                   .product(name: "Configuration", package: "swift-configuration"),
+                                   .product(name: "ConfigurationTesting", package: "swift-configuration")],
+                    swiftSettings: strict),
         .testTarget(name: "ClavisCLITests", dependencies: ["ClavisCLI", "ClavisTestSupport"], swiftSettings: strict),
     ]
 )
