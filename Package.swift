@@ -16,6 +16,8 @@ let package = Package(
         // A separate product, so programs that do not use swift-configuration do not pay for it.
         .library(name: "ClavisConfiguration", targets: ["ClavisConfiguration"]),
         .executable(name: "clavis", targets: ["ClavisCLI"]),
+        .executable(name: "clavis-scan", targets: ["clavis-scan"]),
+        .plugin(name: "ScanSecrets", targets: ["ScanSecrets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -45,6 +47,15 @@ let package = Package(
         // The age v1 format on libgcrypt, and AgeStore, the age: source.
         .target(name: "ClavisAge", dependencies: ["ClavisCore", "CGcrypt", .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: strict),
+        // Hardcoded-secret detection: detectors, allowlist, text/JSON/SARIF reporters.
+        .target(name: "ClavisScan", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
+        .executableTarget(name: "clavis-scan", dependencies: ["ClavisScan"], path: "Sources/ClavisScanTool", swiftSettings: strict),
+        // `swift package scan-secrets`: the same scanner as a SwiftPM command plugin.
+        .plugin(
+            name: "ScanSecrets",
+            capability: .command(intent: .custom(verb: "scan-secrets", description: "Find hardcoded secrets in the package's files")),
+            dependencies: ["clavis-scan"]
+        ),
         // The umbrella a user imports: `SecretResolver.standard` wires every scheme.
         .target(name: "Clavis", dependencies: ["ClavisCore", "ClavisLocal", "ClavisKeyring", "ClavisAge"], swiftSettings: strict),
         // A swift-configuration provider that resolves secret references.
@@ -56,6 +67,7 @@ let package = Package(
             name: "ClavisCLI",
             dependencies: [
                 "Clavis",
+                "ClavisScan",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -80,6 +92,7 @@ let package = Package(
                                    .product(name: "Configuration", package: "swift-configuration"),
                                    .product(name: "ConfigurationTesting", package: "swift-configuration")],
                     swiftSettings: strict),
+        .testTarget(name: "ClavisScanTests", dependencies: ["ClavisScan", "ClavisTestSupport"], exclude: ["Corpus"], swiftSettings: strict),
         .testTarget(name: "ClavisCLITests", dependencies: ["ClavisCLI", "ClavisTestSupport"], swiftSettings: strict),
     ]
 )
