@@ -6,16 +6,9 @@ import Testing
 
 func randomBytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8.random(in: 0...255) } }
 
-func expectAgeError(_ kind: AgeError.Kind, containing text: String? = nil, _ body: () throws -> Void) {
-    do {
-        try body()
-        Issue.record("expected \(kind), but it succeeded")
-    } catch let error as AgeError {
-        #expect(error.kind == kind, "\(error)")
-        if let text { #expect(error.description.contains(text), "\(error)") }
-    } catch {
-        Issue.record("expected \(kind), got \(error)")
-    }
+func expectAgeError(_ kind: AgeError.Kind, containing text: String? = nil,
+                    sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void) {
+    expectFailure(AgeError.self, where: { $0.kind == kind }, containing: text, sourceLocation: sourceLocation, body)
 }
 
 @Suite struct AgeRoundTripTests {

@@ -23,16 +23,9 @@ struct StoreFixture {
     func bytes() throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path)) }
 }
 
-func expectClavisError(_ code: ClavisError.Code, containing text: String? = nil, _ body: () throws -> Void) {
-    do {
-        try body()
-        Issue.record("expected \(code), but it succeeded")
-    } catch let error as ClavisError {
-        #expect(error.code == code, "\(error)")
-        if let text { #expect(error.description.contains(text), "\(error)") }
-    } catch {
-        Issue.record("expected \(code), got \(error)")
-    }
+func expectClavisError(_ code: ClavisError.Code, containing text: String? = nil,
+                       sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void) {
+    expectFailure(ClavisError.self, where: { $0.code == code }, containing: text, sourceLocation: sourceLocation, body)
 }
 
 @Suite struct AgeStoreTests {

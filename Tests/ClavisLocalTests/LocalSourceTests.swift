@@ -4,16 +4,9 @@ import Foundation
 import Testing
 import ClavisTestSupport
 
-func expectError(_ code: ClavisError.Code, containing text: String? = nil, _ body: () async throws -> Secret) async {
-    do {
-        _ = try await body()
-        Issue.record("expected \(code), got a secret")
-    } catch let error as ClavisError {
-        #expect(error.code == code, "\(error)")
-        if let text { #expect(error.description.contains(text), "\(error)") }
-    } catch {
-        Issue.record("unexpected \(error)")
-    }
+func expectError(_ code: ClavisError.Code, containing text: String? = nil,
+                 sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> Secret) async {
+    await expectFailure(ClavisError.self, where: { $0.code == code }, containing: text, sourceLocation: sourceLocation) { _ = try await body() }
 }
 
 @Suite struct EnvironmentSourceTests {
