@@ -26,6 +26,12 @@ let package = Package(
         // libgcrypt 1.10 has no ML-KEM. Also what jwt-kit builds on.
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.8.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // The core: Secret, references, the SecretSource protocol family, resolver, errors.
@@ -56,8 +62,28 @@ let package = Package(
             capability: .command(intent: .custom(verb: "scan-secrets", description: "Find hardcoded secrets in the package's files")),
             dependencies: ["clavis-scan"]
         ),
+        // Entra ID tokens: credentials, the token cache, Entra errors, local validation, the HTTP retry policy.
+        .target(name: "ClavisIdentity", dependencies: [
+            "ClavisCore",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "JWTKit", package: "jwt-kit"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+        // The offline stand-in for Entra ID (and later Key Vault and Defender). Imports none of our client modules.
+        .target(name: "ClavisEmulator", dependencies: [
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+            .product(name: "JWTKit", package: "jwt-kit"),
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
         // The umbrella a user imports: `SecretResolver.standard` wires every scheme.
-        .target(name: "Clavis", dependencies: ["ClavisCore", "ClavisLocal", "ClavisKeyring", "ClavisAge"], swiftSettings: strict),
+        .target(name: "Clavis", dependencies: ["ClavisCore", "ClavisLocal", "ClavisKeyring", "ClavisAge", "ClavisIdentity"], swiftSettings: strict),
         // A swift-configuration provider that resolves secret references.
         // (swift-configuration's protocol is compiled with NonisolatedNonsendingByDefault; match it.)
         .target(name: "ClavisConfiguration", dependencies: ["ClavisCore", .product(name: "Configuration", package: "swift-configuration")],
@@ -68,6 +94,8 @@ let package = Package(
             dependencies: [
                 "Clavis",
                 "ClavisScan",
+                "ClavisEmulator",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -93,6 +121,9 @@ let package = Package(
                                    .product(name: "ConfigurationTesting", package: "swift-configuration")],
                     swiftSettings: strict),
         .testTarget(name: "ClavisScanTests", dependencies: ["ClavisScan", "ClavisTestSupport"], exclude: ["Corpus"], swiftSettings: strict),
+        .testTarget(name: "ClavisIdentityTests", dependencies: ["ClavisIdentity", "ClavisEmulator", "ClavisTestSupport",
+                                                               .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+                    swiftSettings: strict),
         .testTarget(name: "ClavisCLITests", dependencies: ["ClavisCLI", "ClavisTestSupport"], swiftSettings: strict),
     ]
 )

@@ -1,0 +1,106 @@
+import Foundation
+
+/// The emulator's world: tenants, app registrations and managed identities, as JSON.
+/// See docs/emulator.md for the format.
+public struct EmulatorConfig: Codable, Sendable {
+    /// The tenants.
+    public var tenants: [Tenant]
+    /// Token lifetime in seconds (Entra: ~3599).
+    public var tokenLifetime: Int?
+    /// `refresh_in` to send (seconds), if any.
+    public var refreshIn: Int?
+
+    /// Creates a config.
+    public init(tenants: [Tenant], tokenLifetime: Int? = nil, refreshIn: Int? = nil) {
+        self.tenants = tenants
+        self.tokenLifetime = tokenLifetime
+        self.refreshIn = refreshIn
+    }
+
+    /// One tenant.
+    public struct Tenant: Codable, Sendable {
+        /// The tenant id (a GUID).
+        public var id: String
+        /// A verified domain, usable instead of the id (`contoso.onmicrosoft.com`).
+        public var domain: String?
+        /// App registrations.
+        public var apps: [App]
+        /// Managed identities (served on the IMDS and App Service endpoints).
+        public var managedIdentities: [ManagedIdentity]?
+
+        /// Creates a tenant.
+        public init(id: String, domain: String? = nil, apps: [App], managedIdentities: [ManagedIdentity]? = nil) {
+            self.id = id
+            self.domain = domain
+            self.apps = apps
+            self.managedIdentities = managedIdentities
+        }
+    }
+
+    /// An app registration and its service principal.
+    public struct App: Codable, Sendable {
+        /// The application (client) id.
+        public var clientId: String
+        /// A display name.
+        public var name: String?
+        /// Client secrets (values).
+        public var secrets: [String]?
+        /// PEM certificates whose keys may sign client assertions.
+        public var certificates: [String]?
+        /// Federated credentials: an external token with this issuer and subject is accepted.
+        public var federated: [Federated]?
+        /// Application permissions per API (resource URI → roles).
+        public var permissions: [String: [String]]?
+        /// Whether an admin consented to the permissions (default true).
+        public var consented: Bool?
+        /// Whether the app is disabled (AADSTS7000112).
+        public var disabled: Bool?
+
+        /// Creates an app.
+        public init(clientId: String, name: String? = nil, secrets: [String]? = nil, certificates: [String]? = nil,
+                    federated: [Federated]? = nil, permissions: [String: [String]]? = nil, consented: Bool? = nil, disabled: Bool? = nil) {
+            self.clientId = clientId
+            self.name = name
+            self.secrets = secrets
+            self.certificates = certificates
+            self.federated = federated
+            self.permissions = permissions
+            self.consented = consented
+            self.disabled = disabled
+        }
+    }
+
+    /// A federated identity credential.
+    public struct Federated: Codable, Sendable {
+        /// The external issuer (`iss`).
+        public var issuer: String
+        /// The external subject (`sub`).
+        public var subject: String
+        /// Creates one.
+        public init(issuer: String, subject: String) {
+            self.issuer = issuer
+            self.subject = subject
+        }
+    }
+
+    /// A managed identity.
+    public struct ManagedIdentity: Codable, Sendable {
+        /// Its client id.
+        public var clientId: String
+        /// Whether it is the host's system-assigned identity (used when no client id is asked for).
+        public var systemAssigned: Bool?
+        /// Application permissions per API.
+        public var permissions: [String: [String]]?
+        /// Creates one.
+        public init(clientId: String, systemAssigned: Bool? = nil, permissions: [String: [String]]? = nil) {
+            self.clientId = clientId
+            self.systemAssigned = systemAssigned
+            self.permissions = permissions
+        }
+    }
+
+    /// Reads a config file.
+    public static func load(_ path: String) throws -> EmulatorConfig {
+        try JSONDecoder().decode(EmulatorConfig.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import JWTKit
+import Synchronization
+import _CryptoExtras
+
+/// A fault to inject on matching requests.
+public struct Fault: Codable, Sendable {
+    /// Which endpoints: `token`, `imds`, `discovery`, `jwks`, or `*`.
+    public var target: String
+    /// `status` (reply with `status`), `delay` (wait `delayMilliseconds` first), `malformed` (invalid JSON).
+    public var kind: String
+    /// The status for `status` faults.
+    public var status: Int?
+    /// `Retry-After` seconds to send with a `status` fault.
+    public var retryAfter: Int?
+    /// The wait for `delay` faults.
+    public var delayMilliseconds: Int?
+    /// How many requests it applies to (nil: until cleared).
+    public var count: Int?
+
+    /// Creates a fault.
+    public init(target: String, kind: String, status: Int? = nil, retryAfter: Int? = nil, delayMilliseconds: Int? = nil, count: Int? = nil) {
+        self.target = target
+        self.kind = kind
+        self.status = status
+        self.retryAfter = retryAfter
+        self.delayMilliseconds = delayMilliseconds
+        self.count = count
+    }
+}
+
+/// The emulator's mutable state: the signing key, faults and request counters.
+public final class EmulatorState: Sendable {
+    /// The configuration.
+    public let config: EmulatorConfig
+    let signingKey: JWTKit.Insecure.RSA.PrivateKey
+    let keyId: String
+    let keys = JWTKeyCollection()
+    private let faults = Mutex<[Fault]>([])
+    private let counters = Mutex<[String: Int]>([:])
+
+    /// Creates the state with a fresh 2048-bit RSA signing key.
+    public init(config: EmulatorConfig) async throws {
+        self.config = config
+        signingKey = try JWTKit.Insecure.RSA.PrivateKey(backing: _RSA.Signing.PrivateKey(keySize: .bits2048))
+        keyId = String(UUID().uuidString.prefix(8)).lowercased()
+        await keys.add(rsa: signingKey, digestAlgorithm: .sha256, kid: JWKIdentifier(string: keyId))
+    }
+
+    /// Counts a request to `endpoint`.
+    func count(_ endpoint: String) { counters.withLock { $0[endpoint, default: 0] += 1 } }
+
+    /// Requests seen per endpoint.
+    public var statistics: [String: Int] { counters.withLock { $0 } }
+
+    /// Forgets counts and faults.
+    public func reset() {
+        counters.withLock { $0 = [:] }
+        faults.withLock { $0 = [] }
+    }
+
+    /// Adds faults.
+    public func inject(_ new: [Fault]) { faults.withLock { $0 += new } }
+
+    /// The fault to apply to a request to `target`, consuming one use.
+    func takeFault(for target: String) -> Fault? {
+        faults.withLock { list in
+            guard let index = list.firstIndex(where: { $0.target == target || $0.target == "*" }) else { return nil }
+            let fault = list[index]
+            if let count = fault.count {
+                if count <= 1 { list.remove(at: index) } else { list[index].count = count - 1 }
+            }
+            return fault
+        }
+    }
+
+    /// The tenant named by `idOrDomain`.
+    func tenant(_ idOrDomain: String) -> EmulatorConfig.Tenant? {
+        config.tenants.first { $0.id.lowercased() == idOrDomain.lowercased() || $0.domain?.lowercased() == idOrDomain.lowercased() }
+    }
+
+    /// The JWKS document.
+    func jwks() throws -> [String: Any] {
+        let primitives = try signingKey.publicKey.getKeyPrimitives()
+        func b64url(_ data: Data) -> String {
+            data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        }
+        return ["keys": [["kty": "RSA", "use": "sig", "alg": "RS256", "kid": keyId, "n": b64url(primitives.modulus), "e": b64url(primitives.publicExponent)]]]
+    }
+}

@@ -1,0 +1,77 @@
+import ClavisCore
+import Foundation
+
+/// An error reply of Entra ID's token endpoint, parsed: branch on ``error`` and ``codes``, never
+/// on the message text.
+public struct EntraError: Error, Sendable, CustomStringConvertible {
+    /// The HTTP status.
+    public var status: Int
+    /// The OAuth error, e.g. `invalid_client`.
+    public var error: String
+    /// The first line of `error_description` (`AADSTS7000215: Invalid client secret provided…`).
+    public var message: String
+    /// `error_codes`, e.g. `[7000215]`.
+    public var codes: [Int]
+    /// `trace_id`, for Microsoft support.
+    public var traceId: String?
+    /// `correlation_id`, for Microsoft support.
+    public var correlationId: String?
+
+    /// Parses an error reply; `nil` if it is not one.
+    public init?(status: Int, body: [UInt8]) {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any], let error = object["error"] as? String else {
+            return nil
+        }
+        self.status = status
+        self.error = error
+        let description = object["error_description"] as? String ?? error
+        message = description.split(separator: "\n").first.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            .map { String($0.replacingOccurrences(of: "\r", with: "")) } ?? description
+        codes = (object["error_codes"] as? [Any])?.compactMap { ($0 as? Int) ?? ($0 as? String).flatMap(Int.init) } ?? []
+        traceId = object["trace_id"] as? String
+        correlationId = object["correlation_id"] as? String
+    }
+
+    /// Codes that a retry may clear (Entra's own transient failures).
+    public static let transientCodes: Set<Int> = [90055, 50033, 90024, 90006, 50196]
+
+    /// Whether retrying later may succeed.
+    public var isTransient: Bool { !codes.filter(Self.transientCodes.contains).isEmpty }
+
+    /// Whether the client secret was rejected as wrong or expired (re-reading it may help).
+    public var isBadSecret: Bool { codes.contains(7000215) || codes.contains(7000222) }
+
+    /// What to do, for the common codes.
+    public var hint: String? {
+        for code in codes {
+            switch code {
+            case 7000215: return "the client secret is wrong — often the secret's ID was pasted instead of its value"
+            case 7000222: return "the client secret has expired — create a new one under Certificates & secrets and store it"
+            case 700016: return "the application is not in this tenant — check the client id, the tenant, and that the app was consented here"
+            case 90002: return "the tenant was not found — check the tenant id and the cloud (--authority)"
+            case 500011: return "the resource is not in the tenant — check the scope/resource and that the API's permissions were consented"
+            case 65001: return "admin consent is missing — open the link from `clavis consent-url`"
+            case 7000218: return "the request carried no credential — configure a secret, certificate or federated token"
+            case 700027: return "the certificate signature was not accepted — upload the certificate to the app registration"
+            case 700021, 700023, 50027: return "the client assertion is malformed (issuer/subject, audience or format)"
+            case 7000112: return "the application is disabled in the tenant"
+            case 53003: return "Conditional Access blocked the request — ask the tenant's admins"
+            default: continue
+            }
+        }
+        return nil
+    }
+
+    /// One line: `invalid_client (AADSTS7000215): … trace …`.
+    public var description: String {
+        var text = "Entra ID refused the token request: \(message)"
+        if let traceId { text += " [trace \(traceId)" + (correlationId.map { ", correlation \($0)" } ?? "") + "]" }
+        return text
+    }
+
+    /// The same failure in the Clavis error family.
+    public func clavisError(reference: String?) -> ClavisError {
+        let code: ClavisError.Code = isTransient ? .sourceUnavailable : (status == 401 || status == 400 ? .permissionDenied : .serviceError)
+        return ClavisError(code, reference: reference, reason: description, hint: hint)
+    }
+}

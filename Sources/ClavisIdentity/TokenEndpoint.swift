@@ -1,0 +1,62 @@
+import ClavisCore
+import Foundation
+import Logging
+
+/// The client-credentials request every app credential sends: one POST to the token endpoint,
+/// with the policy's retries, and the reply parsed whether numbers come as numbers or strings.
+struct TokenEndpoint: Sendable {
+    var authority: Authority
+    var tenant: String
+    var clientId: String
+    var version: EndpointVersion
+    var transport: HTTPTransport
+
+    var url: String { authority.tokenEndpoint(tenant: tenant, version: version) }
+
+    /// Requests a token with the credential-specific `fields` (client_secret, or client_assertion…).
+    func requestToken(_ context: TokenRequestContext, fields: [(String, String)], reference: String) async throws -> AccessToken {
+        var form: [(String, String)] = [("grant_type", "client_credentials"), ("client_id", clientId)]
+        switch version {
+        case .v2: form.append(("scope", context.scopes.joined(separator: " ")))
+        case .v1: form.append(("resource", context.resource))
+        }
+        form += fields
+        let endpoint = context.tenant.map { authority.tokenEndpoint(tenant: $0, version: version) } ?? url
+        let reply = try await transport.send(.POST, endpoint, headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
+                                             body: HTTPTransport.formBody(form))
+        return try Self.parse(reply, reference: reference)
+    }
+
+    /// Parses a token reply (Entra v1/v2, managed identity): `expires_in`/`expires_on`/`refresh_in`
+    /// as numbers or strings.
+    static func parse(_ reply: HTTPReply, reference: String, now: Date = Date()) throws -> AccessToken {
+        guard (200..<300).contains(reply.status) else {
+            if let entra = EntraError(status: reply.status, body: reply.body) { throw entra }
+            throw ClavisError(.serviceError, reference: reference,
+                              reason: "the token endpoint answered HTTP \(reply.status) without an OAuth error body",
+                              hint: reply.status == 404 ? "check the tenant and the authority host" : nil)
+        }
+        guard let object = reply.jsonObject else {
+            throw ClavisError(.serviceError, reference: reference, reason: "the token endpoint's reply is not JSON (HTTP \(reply.status))")
+        }
+        guard let token = object["access_token"] as? String, !token.isEmpty else {
+            throw ClavisError(.serviceError, reference: reference, reason: "the token endpoint's reply has no access_token")
+        }
+        func number(_ key: String) -> Double? {
+            if let value = object[key] as? Double { return value }
+            if let value = object[key] as? Int { return Double(value) }
+            if let text = object[key] as? String { return Double(text) }
+            return nil
+        }
+        let expiresOn: Date
+        if let epoch = number("expires_on") {
+            expiresOn = Date(timeIntervalSince1970: epoch)
+        } else if let seconds = number("expires_in") {
+            expiresOn = now.addingTimeInterval(seconds)
+        } else {
+            throw ClavisError(.serviceError, reference: reference, reason: "the token endpoint's reply says neither expires_in nor expires_on")
+        }
+        let refreshOn = number("refresh_in").map { now.addingTimeInterval($0) }
+        return AccessToken(token: Secret(token), expiresOn: expiresOn, refreshOn: refreshOn, now: now)
+    }
+}

@@ -1,0 +1,200 @@
+import ClavisCore
+import Foundation
+import JWTKit
+import Synchronization
+
+/// A decoded JWT: header and claims, not yet trusted.
+public struct DecodedToken: Sendable {
+    /// The header (`alg`, `kid`, `typ`…).
+    public var header: [String: JSONValue]
+    /// The claims.
+    public var claims: [String: JSONValue]
+
+    /// A JSON value (Sendable, for printing and checks).
+    public enum JSONValue: Sendable, Equatable, Codable {
+        case string(String), number(Double), bool(Bool), array([JSONValue]), object([String: JSONValue]), null
+
+        init(_ any: Any) {
+            switch any {
+            case let value as String: self = .string(value)
+            case let value as Bool where type(of: any) == type(of: true): self = .bool(value)
+            case let value as NSNumber: self = .number(value.doubleValue)
+            case let value as [Any]: self = .array(value.map(JSONValue.init))
+            case let value as [String: Any]: self = .object(value.mapValues(JSONValue.init))
+            default: self = .null
+            }
+        }
+
+        /// The string, if this is one.
+        public var string: String? { if case .string(let value) = self { value } else { nil } }
+        /// The number, if this is one.
+        public var number: Double? { if case .number(let value) = self { value } else { nil } }
+        /// The strings of an array (or a single string).
+        public var strings: [String] {
+            switch self {
+            case .string(let value): [value]
+            case .array(let values): values.compactMap(\.string)
+            default: []
+            }
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if container.decodeNil() { self = .null }
+            else if let value = try? container.decode(Bool.self) { self = .bool(value) }
+            else if let value = try? container.decode(Double.self) { self = .number(value) }
+            else if let value = try? container.decode(String.self) { self = .string(value) }
+            else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
+            else { self = .object(try container.decode([String: JSONValue].self)) }
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            switch self {
+            case .string(let value): try container.encode(value)
+            case .number(let value): if value == value.rounded(), abs(value) < 1e15 { try container.encode(Int64(value)) } else { try container.encode(value) }
+            case .bool(let value): try container.encode(value)
+            case .array(let value): try container.encode(value)
+            case .object(let value): try container.encode(value)
+            case .null: try container.encodeNil()
+            }
+        }
+    }
+
+    /// Decodes `token` without verifying it.
+    public init(_ token: String) throws {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let header = Self.decodePart(parts[0]), let claims = Self.decodePart(parts[1]) else {
+            throw ClavisError(.invalidValue, reference: "token", reason: "not a JWT (three base64url parts, header and claims JSON objects)")
+        }
+        self.header = header.mapValues(JSONValue.init)
+        self.claims = claims.mapValues(JSONValue.init)
+    }
+
+    static func decodePart(_ part: Substring) -> [String: Any]? {
+        var text = part.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while text.count % 4 != 0 { text += "=" }
+        guard let data = Data(base64Encoded: text) else { return nil }
+        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+    }
+
+    /// The `roles` claim (application permissions).
+    public var roles: [String] { claims["roles"]?.strings ?? [] }
+    /// `exp` as a date.
+    public var expiresOn: Date? { claims["exp"]?.number.map { Date(timeIntervalSince1970: $0) } }
+    /// `nbf` as a date.
+    public var notBefore: Date? { claims["nbf"]?.number.map { Date(timeIntervalSince1970: $0) } }
+}
+
+/// Checks tokens locally — never by pasting them into a website.
+///
+/// Checks `aud`, `tid`, `exp`/`nbf` (with clock skew), that `roles` holds every required
+/// permission, and the signature against the tenant's keys from OpenID discovery + JWKS (cached).
+/// `alg: none` and HMAC algorithms are refused before anything else.
+public struct TokenValidator: Sendable {
+    /// The authority that issued the token.
+    public var authority: Authority
+    /// The expected tenant id (`tid`), if checked.
+    public var tenant: String?
+    /// Acceptable audiences (e.g. `https://api.security.microsoft.com`), if checked.
+    public var audiences: [String]
+    /// Permissions the `roles` claim must hold.
+    public var requiredRoles: [String]
+    /// Allowed clock skew.
+    public var clockSkew: TimeInterval
+    let transport: HTTPTransport
+    private let keyCache = KeyCache()
+
+    /// Creates a validator.
+    public init(authority: Authority = .publicCloud, tenant: String? = nil, audiences: [String] = [], requiredRoles: [String] = [],
+                clockSkew: TimeInterval = 300, transport: HTTPTransport = HTTPTransport()) {
+        self.authority = authority
+        self.tenant = tenant
+        self.audiences = audiences
+        self.requiredRoles = requiredRoles
+        self.clockSkew = clockSkew
+        self.transport = transport
+    }
+
+    /// The claims checks alone (no signature): algorithm, expiry, audience, tenant, roles.
+    public func checkClaims(_ decoded: DecodedToken, now: Date = Date()) throws {
+        let algorithm = decoded.header["alg"]?.string ?? "none"
+        guard !(algorithm.lowercased() == "none" || algorithm.uppercased().hasPrefix("HS")) else {
+            throw ClavisError(.permissionDenied, reference: "token", reason: "the token's algorithm is \(algorithm); unsigned and HMAC tokens are refused")
+        }
+        if let expires = decoded.expiresOn, expires.addingTimeInterval(clockSkew) < now {
+            throw ClavisError(.permissionDenied, reference: "token", reason: "the token expired at \(ISO8601DateFormatter().string(from: expires))")
+        }
+        if let notBefore = decoded.notBefore, notBefore.addingTimeInterval(-clockSkew) > now {
+            throw ClavisError(.permissionDenied, reference: "token", reason: "the token is not valid before \(ISO8601DateFormatter().string(from: notBefore))")
+        }
+        if !audiences.isEmpty {
+            let audience = decoded.claims["aud"]?.strings ?? []
+            let normalized = Set(audiences.flatMap { [$0, $0.hasSuffix("/") ? String($0.dropLast()) : $0 + "/"] })
+            guard audience.contains(where: normalized.contains) else {
+                throw ClavisError(.permissionDenied, reference: "token", reason: "the token is for \(audience.joined(separator: ", ")), not \(audiences.joined(separator: ", "))")
+            }
+        }
+        if let tenant, let tid = decoded.claims["tid"]?.string, tid.lowercased() != tenant.lowercased() {
+            throw ClavisError(.permissionDenied, reference: "token", reason: "the token is from tenant \(tid), not \(tenant)")
+        }
+        let missing = requiredRoles.filter { !decoded.roles.contains($0) }
+        guard missing.isEmpty else {
+            throw ClavisError(.permissionDenied, reference: "token",
+                              reason: "the token lacks the application permission(s) \(missing.joined(separator: ", ")) (it has: \(decoded.roles.isEmpty ? "none" : decoded.roles.joined(separator: ", ")))",
+                              hint: "add them under API permissions as Application permissions, then grant admin consent (`clavis consent-url`)")
+        }
+    }
+
+    /// Verifies the signature with the issuing tenant's keys and checks the claims.
+    public func validate(_ token: String, now: Date = Date()) async throws -> DecodedToken {
+        let decoded = try DecodedToken(token)
+        try checkClaims(decoded, now: now)
+        let tenantForKeys = tenant ?? decoded.claims["tid"]?.string ?? "common"
+        let keys = try await signingKeys(tenant: tenantForKeys)
+        do {
+            _ = try await keys.verify(token, as: VerifiedClaims.self)
+        } catch {
+            throw ClavisError(.permissionDenied, reference: "token", reason: "the token's signature does not verify with tenant \(tenantForKeys)'s published keys")
+        }
+        return decoded
+    }
+
+    private func signingKeys(tenant: String) async throws -> JWTKeyCollection {
+        if let cached = keyCache.get(tenant) { return cached }
+        let discovery = try await transport.send(.GET, authority.openIDConfiguration(tenant: tenant))
+        guard discovery.status == 200, let jwksURI = discovery.jsonObject?["jwks_uri"] as? String else {
+            throw ClavisError(.serviceError, reference: authority.openIDConfiguration(tenant: tenant),
+                              reason: "OpenID discovery failed (HTTP \(discovery.status)) for tenant \(tenant)")
+        }
+        let jwks = try await transport.send(.GET, jwksURI)
+        guard jwks.status == 200 else {
+            throw ClavisError(.serviceError, reference: jwksURI, reason: "the JWKS could not be fetched (HTTP \(jwks.status))")
+        }
+        let keys = JWTKeyCollection()
+        do {
+            try await keys.add(jwksJSON: String(decoding: jwks.body, as: UTF8.self))
+        } catch {
+            throw ClavisError(.serviceError, reference: jwksURI, reason: "the JWKS is not valid: \(error)")
+        }
+        keyCache.set(tenant, keys)
+        return keys
+    }
+
+    struct VerifiedClaims: JWTPayload {
+        func verify(using algorithm: some JWTAlgorithm) async throws {}
+    }
+
+    final class KeyCache: Sendable {
+        private let state = Mutex<[String: (JWTKeyCollection, ContinuousClock.Instant)]>([:])
+        func get(_ tenant: String) -> JWTKeyCollection? {
+            state.withLock { entries in
+                guard let (keys, expires) = entries[tenant], expires > ContinuousClock.now else { return nil }
+                return keys
+            }
+        }
+        func set(_ tenant: String, _ keys: JWTKeyCollection) {
+            state.withLock { $0[tenant] = (keys, ContinuousClock.now + .seconds(3600)) }
+        }
+    }
+}
