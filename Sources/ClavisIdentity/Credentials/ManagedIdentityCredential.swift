@@ -68,7 +68,7 @@ public struct ManagedIdentityCredential: TokenCredential {
         let reply: HTTPReply
         do {
             // The probe: one short attempt. A reachable endpoint then gets the normal retries.
-            reply = try await transport.send(.GET, url, headers: headers, retry: .none, timeout: probeTimeout)
+            reply = try await transport.send(.GET, url, headers: headers, retry: .noRetries, timeout: probeTimeout)
         } catch let error as ClavisError where error.code == .sourceUnavailable {
             unavailableUntil.set(ContinuousClock.now + .seconds(60))
             throw ClavisError(.sourceUnavailable, reference: "managed identity",

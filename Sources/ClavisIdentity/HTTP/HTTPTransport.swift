@@ -25,6 +25,51 @@ public struct HTTPReply: Sendable {
     }
 }
 
+/// Resumes a continuation once, whichever of the racers comes first.
+final class ResumeOnce<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<T, any Error>?
+    private var pending: Result<T, any Error>?
+    private var finished = false
+    private var cleanup: (@Sendable () -> Void)?
+
+    func set(_ continuation: CheckedContinuation<T, any Error>) {
+        lock.lock()
+        if let pending {
+            lock.unlock()
+            continuation.resume(with: pending)
+            return
+        }
+        self.continuation = continuation
+        lock.unlock()
+    }
+
+    func onFinish(_ action: @escaping @Sendable () -> Void) {
+        lock.lock()
+        if finished { lock.unlock(); action(); return }
+        cleanup = action
+        lock.unlock()
+    }
+
+    func resume(_ result: Result<T, any Error>) {
+        lock.lock()
+        guard !finished else { lock.unlock(); return }
+        finished = true
+        let continuation = self.continuation
+        if continuation == nil { pending = result }
+        let cleanup = self.cleanup
+        lock.unlock()
+        continuation?.resume(with: result)
+        cleanup?()
+    }
+}
+
+/// One attempt ran past its deadline.
+struct AttemptTimedOut: Error, CustomStringConvertible {
+    var deadline: Duration
+    var description: String { "no reply within \(deadline)" }
+}
+
 /// HTTP with the one retry policy: what every Clavis client sends requests through.
 public struct HTTPTransport: Sendable {
     /// The largest reply body read.
@@ -63,11 +108,16 @@ public struct HTTPTransport: Sendable {
             let outcome: Result<HTTPReply, any Error>
             do {
                 let deadline = timeout ?? attemptTimeout
-                let response = try await client.execute(request, timeout: .nanoseconds(Int64(deadline.components.seconds) * 1_000_000_000
-                                                                                     + deadline.components.attoseconds / 1_000_000_000))
-                let buffer = try await response.body.collect(upTo: Self.maximumBodySize)
-                outcome = .success(HTTPReply(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
-                                             body: Array(buffer.readableBytesView)))
+                let request = request
+                // A hard bound on the attempt: AsyncHTTPClient keeps retrying a refused connection
+                // past its own deadline, and a probe must not hang.
+                outcome = .success(try await Self.bounded(deadline) {
+                    let response = try await client.execute(request, timeout: .nanoseconds(Int64(deadline.components.seconds) * 1_000_000_000
+                                                                                        + deadline.components.attoseconds / 1_000_000_000))
+                    let buffer = try await response.body.collect(upTo: Self.maximumBodySize)
+                    return HTTPReply(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
+                                     body: Array(buffer.readableBytesView))
+                })
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
@@ -98,6 +148,27 @@ public struct HTTPTransport: Sendable {
             logger.debug("retrying HTTP request", metadata: ["clavis.http.host": "\(Self.host(url))", "clavis.http.attempt": "\(attempt)",
                                                               "clavis.http.wait_ms": "\(wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000)"])
             try await Task.sleep(for: wait)
+        }
+    }
+
+    /// Runs `body`, giving up after `deadline` without waiting for it to notice cancellation
+    /// (a task group would wait for its child).
+    static func bounded<T: Sendable>(_ deadline: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let once = ResumeOnce<T>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                once.set(continuation)
+                let work = Task {
+                    do { once.resume(.success(try await body())) } catch { once.resume(.failure(error)) }
+                }
+                once.onFinish { work.cancel() }
+                Task {
+                    try? await Task.sleep(for: deadline)
+                    once.resume(.failure(AttemptTimedOut(deadline: deadline)))
+                }
+            }
+        } onCancel: {
+            once.resume(.failure(CancellationError()))
         }
     }
 

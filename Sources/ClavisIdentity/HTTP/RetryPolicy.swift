@@ -24,8 +24,8 @@ public struct RetryPolicy: Sendable {
 
     /// The default: 4 attempts within 30 s.
     public static let `default` = RetryPolicy()
-    /// No retries.
-    public static let none = RetryPolicy(maxAttempts: 1)
+    /// One attempt, no retries (named so that `.none` is never read as `Optional.none`).
+    public static let noRetries = RetryPolicy(maxAttempts: 1)
 
     /// Whether a reply with this status is worth retrying.
     public static func isRetryable(status: Int) -> Bool {

@@ -1,0 +1,105 @@
+import ClavisCore
+import ClavisEmulator
+import ClavisIdentity
+import ClavisTestSupport
+import Foundation
+import Testing
+
+@Suite(.serialized) struct TokenCacheTests {
+    @Test func aThousandColdCallersCauseExactlyOneTokenRequest() async throws {
+        try await F.withEmulator { emulator, authority, transport, _, _ in
+            let cache = CachingTokenCredential(secretCredential(authority, transport))
+            let tokens = try await withThrowingTaskGroup(of: String?.self) { group in
+                for _ in 0..<1000 { group.addTask { try await cache.getToken(F.context).token.revealedString() } }
+                return try await group.reduce(into: Set<String?>()) { $0.insert($1) }
+            }
+            #expect(tokens.count == 1)
+            #expect(emulator.state.statistics["token"] == 1)
+            _ = try await cache.getToken(F.context)
+            #expect(emulator.state.statistics["token"] == 1)
+            // Another scope is another entry.
+            _ = try await cache.getToken(TokenRequestContext(resource: "https://graph.microsoft.com"))
+            #expect(emulator.state.statistics["token"] == 2)
+        }
+    }
+
+    @Test func refreshesAheadWithoutStallingCallers() async throws {
+        try await F.withEmulator(refreshIn: 1) { emulator, authority, transport, _, _ in
+            let cache = CachingTokenCredential(secretCredential(authority, transport))
+            let first = try await cache.getToken(F.context)
+            try await Task.sleep(for: .milliseconds(1100))
+            // Past refresh_in: the current token is returned at once, a refresh starts behind it.
+            let second = try await cache.getToken(F.context)
+            #expect(second.token == first.token)
+            var refreshed = false
+            for _ in 0..<100 where !refreshed {
+                try await Task.sleep(for: .milliseconds(20))
+                refreshed = try await cache.getToken(F.context).token != first.token
+            }
+            #expect(refreshed)
+            #expect(emulator.state.statistics["token"] == 2)
+        }
+    }
+
+    @Test func failuresAreNotCached() async throws {
+        try await F.withEmulator { emulator, authority, transport, _, _ in
+            emulator.state.inject([Fault(target: "token", kind: "status", status: 400, count: 1)])
+            let cache = CachingTokenCredential(secretCredential(authority, transport))
+            await expectClavis(.sourceUnavailable, containing: "AADSTS50196") { _ = try await cache.getToken(F.context) }
+            _ = try await cache.getToken(F.context)
+            #expect(emulator.state.statistics["token"] == 2)
+        }
+    }
+}
+
+@Suite(.serialized) struct RetryTests {
+    @Test func transientFailuresAreRetriedHonouringRetryAfter() async throws {
+        try await F.withEmulator { emulator, authority, transport, _, _ in
+            emulator.state.inject([Fault(target: "token", kind: "status", status: 503, count: 1),
+                                   Fault(target: "token", kind: "status", status: 429, retryAfter: 1, count: 1)])
+            let started = ContinuousClock.now
+            _ = try await secretCredential(authority, HTTPTransport(retry: RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(10),
+                                                                                       maxDelay: .seconds(2), maxTotal: .seconds(10))))
+                .getToken(F.context)
+            let elapsed = ContinuousClock.now - started
+            #expect(emulator.state.statistics["token"] == 3)
+            #expect(elapsed >= .seconds(1))  // Retry-After: 1 was honoured
+            _ = transport
+        }
+    }
+
+    @Test func retriesAreBoundedAndInvalidClientIsNeverRetried() async throws {
+        try await F.withEmulator { emulator, authority, transport, _, _ in
+            emulator.state.inject([Fault(target: "token", kind: "status", status: 500)])
+            await expectClavis(.sourceUnavailable, containing: "AADSTS50196") { _ = try await secretCredential(authority, transport).getToken(F.context) }
+            #expect(emulator.state.statistics["token"] == 4)
+            emulator.state.reset()
+            _ = try? await secretCredential(authority, transport, secret: "wrong").getToken(F.context)
+            #expect(emulator.state.statistics["token"] == 2)  // the one re-read of a rejected secret, no retries
+        }
+    }
+
+    @Test func malformedRepliesAndSlowServers() async throws {
+        try await F.withEmulator { emulator, authority, _, _, _ in
+            emulator.state.inject([Fault(target: "token", kind: "malformed", count: 1)])
+            await expectClavis(.serviceError, containing: "not JSON") { _ = try await secretCredential(authority, HTTPTransport(retry: .noRetries)).getToken(F.context) }
+            emulator.state.inject([Fault(target: "token", kind: "delay", delayMilliseconds: 1500, count: 1)])
+            let impatient = HTTPTransport(retry: RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(10), maxDelay: .milliseconds(50), maxTotal: .seconds(5)),
+                                          attemptTimeout: .milliseconds(500))
+            _ = try await secretCredential(authority, impatient).getToken(F.context)  // the first attempt times out, the second succeeds
+        }
+    }
+
+    @Test func retryAfterParsing() {
+        #expect(RetryPolicy.retryAfter([("Retry-After", "7")]) == .seconds(7))
+        #expect(RetryPolicy.retryAfter([("x-ms-retry-after-ms", "250")]) == .milliseconds(250))
+        let date = Date(timeIntervalSince1970: 1_800_000_010)
+        #expect(RetryPolicy.retryAfter([("retry-after", "Fri, 15 Jan 2027 08:00:10 GMT")], now: Date(timeIntervalSince1970: 1_800_000_000))
+                .map { $0 >= .seconds(0) } == true)
+        _ = date
+        #expect(RetryPolicy.retryAfter([("Other", "1")]) == nil)
+        let policy = RetryPolicy(baseDelay: .milliseconds(100), maxDelay: .seconds(1))
+        for attempt in 1...10 { #expect(policy.delay(afterAttempt: attempt, retryAfter: nil) <= .seconds(1)) }
+        #expect(policy.delay(afterAttempt: 1, retryAfter: .seconds(30)) == .seconds(1))
+    }
+}
