@@ -1,5 +1,6 @@
 @_exported import ClavisAge
 @_exported import ClavisCore
+@_exported import ClavisIdentity
 @_exported import ClavisKeyring
 @_exported import ClavisLocal
 

@@ -1,0 +1,34 @@
+import ArgumentParser
+import Clavis
+import ClavisEmulator
+import Logging
+import ServiceLifecycle
+
+/// `clavis emulator serve`: the local Entra ID stand-in.
+struct EmulatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "emulator",
+        abstract: "Run the local Entra ID stand-in for offline development and tests.",
+        subcommands: [Serve.self])
+
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Serve the emulator until SIGTERM/SIGINT (config format: docs/emulator.md).")
+
+        @Option(help: "The JSON config: tenants, apps, permissions, managed identities.") var config: String
+        @Option(help: "The port (0: any free one).") var port = 8400
+        @Option(help: "The address to listen on.") var host = "127.0.0.1"
+
+        func run() async throws {
+            let state = try await EmulatorState(config: EmulatorConfig.load(config))
+            var logger = Logger(label: "clavis.emulator")
+            logger.logLevel = LogSettings.level
+            let host = self.host
+            let app = Emulator.buildApplication(state: state, host: host, port: port, logger: logger) { port in
+                Terminal.note("clavis emulator listening on http://\(host):\(port) (authority for --authority)")
+                Terminal.printLine("http://\(host):\(port)")
+            }
+            try await ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
+        }
+    }
+}

@@ -1,0 +1,162 @@
+import ArgumentParser
+import Clavis
+import ClavisIdentity
+import Foundation
+
+/// How a command authenticates to Entra ID: shared by `clavis token` and the API commands.
+struct CredentialOptions: ParsableArguments {
+    @Option(help: "The tenant id or domain (default: AZURE_TENANT_ID).")
+    var tenant: String?
+    @Option(help: "The app's client id (default: AZURE_CLIENT_ID).")
+    var clientId: String?
+    @Option(help: "A reference to the client secret, e.g. keyring:defender-daemon/app-secret (never the value).")
+    var secret: String?
+    @Option(help: "A PEM file holding the app's certificate and private key.")
+    var certificate: String?
+    @Flag(help: "Sign certificate assertions with RS256 and a SHA-1 x5t (default PS256 with x5t#S256).")
+    var rs256 = false
+    @Flag(help: "Use the host's managed identity (IMDS or App Service).")
+    var managedIdentity = false
+    @Flag(help: "Use workload identity federation (AZURE_FEDERATED_TOKEN_FILE).")
+    var workloadIdentity = false
+    @Option(help: "The authority: a URL, or public | usgov | china (default: AZURE_AUTHORITY_HOST or public).")
+    var authority: String?
+    @Flag(help: "Use the v1 token endpoint (resource=) instead of v2 (scope=).")
+    var v1 = false
+
+    func credential(resolver: SecretResolver) throws -> any TokenCredential {
+        let environment = ProcessInfo.processInfo.environment
+        let authority = try self.authority.map(Authority.init) ?? Authority.fromEnvironment()
+        let version: EndpointVersion = v1 ? .v1 : .v2
+        func required(_ value: String?, _ name: String, _ variable: String) throws -> String {
+            guard let value = value ?? environment[variable], !value.isEmpty else {
+                throw CLIFailure(message: "--\(name) (or \(variable)) is required", exitCode: 64)
+            }
+            return value
+        }
+        if managedIdentity { return ManagedIdentityCredential(clientId: clientId) }
+        if let secret {
+            return ClientSecretCredential(tenant: try required(tenant, "tenant", "AZURE_TENANT_ID"), clientId: try required(clientId, "client-id", "AZURE_CLIENT_ID"),
+                                          secret: try SecretReference(parsing: secret), resolver: resolver, authority: authority, version: version)
+        }
+        if let certificate {
+            return try ClientCertificateCredential(tenant: try required(tenant, "tenant", "AZURE_TENANT_ID"),
+                                                   clientId: try required(clientId, "client-id", "AZURE_CLIENT_ID"),
+                                                   pem: Terminal.readSecretFile(certificate), path: certificate, algorithm: rs256 ? .rs256 : .ps256,
+                                                   authority: authority, version: version)
+        }
+        if workloadIdentity {
+            return WorkloadIdentityCredential(tenant: try required(tenant, "tenant", "AZURE_TENANT_ID"), clientId: try required(clientId, "client-id", "AZURE_CLIENT_ID"),
+                                              tokenFile: try required(nil, "workload-identity", "AZURE_FEDERATED_TOKEN_FILE"), authority: authority, version: version)
+        }
+        var overrides = environment
+        if let tenant { overrides["AZURE_TENANT_ID"] = tenant }
+        if let clientId { overrides["AZURE_CLIENT_ID"] = clientId }
+        if let authority = self.authority { overrides["AZURE_AUTHORITY_HOST"] = try Authority(authority).description }
+        return ChainedTokenCredential([EnvironmentCredential(environment: overrides, resolver: resolver), ManagedIdentityCredential(clientId: clientId)])
+    }
+}
+
+/// `clavis token`: an app-only token, checked locally.
+struct TokenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token",
+        abstract: "Get an Entra ID app-only token, or decode one.",
+        subcommands: [Get.self, Decode.self],
+        defaultSubcommand: Get.self)
+
+    struct Get: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "get",
+            abstract: "Print an access token (or --json) for the resource, from a secret reference, certificate, managed or workload identity.",
+            discussion: "Without a credential option, AZURE_* variables (and CLAVIS_CLIENT_SECRET_REF) then managed identity are tried.")
+
+        @OptionGroup var credentials: CredentialOptions
+        @Option(help: "A v2 scope (default: https://api.security.microsoft.com/.default).")
+        var scope: String?
+        @Option(help: "A v1 resource (alternative to --scope).")
+        var resource: String?
+        @Option(help: "A permission the token's roles claim must hold (repeatable); the token is verified locally first.")
+        var requireRole: [String] = []
+        @Flag(help: "Print {access_token, expires_on, token_type, claims} as JSON.")
+        var json = false
+        @OptionGroup var options: SourceOptions
+
+        func run() async throws {
+            let context = resource.map { TokenRequestContext(resource: $0) }
+                ?? TokenRequestContext(scopes: [scope ?? "https://api.security.microsoft.com/.default"])
+            let credential = try credentials.credential(resolver: CLIContext.resolver(options))
+            let token = try await credential.getToken(context)
+            guard let jwt = token.token.revealedString() else { throw CLIFailure(message: "the token is not text") }
+            let decoded = try DecodedToken(jwt)
+            if !requireRole.isEmpty {
+                let authority = try credentials.authority.map(Authority.init) ?? Authority.fromEnvironment()
+                let validator = TokenValidator(authority: authority, audiences: [context.resource], requiredRoles: requireRole)
+                _ = try await validator.validate(jwt)
+                Terminal.note("verified: signature, audience, expiry, roles \(requireRole.joined(separator: ", "))")
+            }
+            if json {
+                let summary = ["aud", "tid", "appid", "azp", "roles", "oid", "idtyp", "exp"].reduce(into: [String: DecodedToken.JSONValue]()) {
+                    if let value = decoded.claims[$1] { $0[$1] = value }
+                }
+                try Terminal.printJSON(TokenOutput(access_token: jwt, token_type: "Bearer",
+                                                   expires_on: Int(token.expiresOn.timeIntervalSince1970), claims: summary))
+            } else {
+                Terminal.printSecret(token.token)
+            }
+        }
+
+        struct TokenOutput: Encodable {
+            var access_token: String
+            var token_type: String
+            var expires_on: Int
+            var claims: [String: DecodedToken.JSONValue]
+        }
+    }
+
+    struct Decode: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Decode a JWT from stdin and print its header and claims as JSON (locally; never paste tokens into websites).",
+            discussion: "Exits non-zero if the token is expired or lacks a --require-role. Add --verify to check the signature against the issuer's keys.")
+
+        @Option(help: "A permission the roles claim must hold (repeatable).")
+        var requireRole: [String] = []
+        @Flag(help: "Also verify the signature with the tenant's published keys (needs --authority for non-public clouds).")
+        var verify = false
+        @Option(help: "The authority whose keys verify the signature.")
+        var authority: String?
+
+        func run() async throws {
+            let input = try Terminal.readAll(fd: 0, what: "stdin").trimmingOneTrailingNewline()
+            guard let text = input.revealedString()?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else {
+                throw CLIFailure(message: "pipe a token on stdin: … | clavis token decode", exitCode: 64)
+            }
+            let decoded = try DecodedToken(text)
+            try Terminal.printJSON(["header": decoded.header, "claims": decoded.claims])
+            let validator = TokenValidator(authority: try authority.map(Authority.init) ?? .publicCloud, requiredRoles: requireRole)
+            if verify { _ = try await validator.validate(text) } else { try validator.checkClaims(decoded) }
+        }
+    }
+}
+
+/// `clavis consent-url`: the admin-consent links for an app.
+struct ConsentURLCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "consent-url",
+        abstract: "Print the admin-consent links (v1 form and v2 /adminconsent) for an app's application permissions.")
+
+    @Option(help: "The app's client id.") var clientId: String
+    @Option(help: "The tenant (default: common).") var tenant = "common"
+    @Option(help: "The authority.") var authority: String?
+    @Option(help: "Where to return after consent.") var redirectUri = "https://localhost"
+
+    func run() async throws {
+        let base = (try authority.map(Authority.init) ?? Authority.fromEnvironment()).description
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        let redirect = redirectUri.addingPercentEncoding(withAllowedCharacters: allowed) ?? redirectUri
+        Terminal.printLine("\(base)/\(tenant)/oauth2/authorize?prompt=consent&client_id=\(clientId)&response_type=code&sso_reload=true")
+        Terminal.printLine("\(base)/\(tenant)/v2.0/adminconsent?client_id=\(clientId)&redirect_uri=\(redirect)")
+        Terminal.note("Open either link as a Global or Privileged Role Administrator and accept the application permissions.")
+    }
+}
