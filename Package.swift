@@ -32,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: [
         // The core: Secret, references, the SecretSource protocol family, resolver, errors.
@@ -74,12 +76,15 @@ let package = Package(
         .target(name: "ClavisEmulator", dependencies: [
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),
             .product(name: "JWTKit", package: "jwt-kit"),
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         // The umbrella a user imports: `SecretResolver.standard` wires every scheme.
@@ -122,7 +127,9 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "ClavisScanTests", dependencies: ["ClavisScan", "ClavisTestSupport"], exclude: ["Corpus"], swiftSettings: strict),
         .testTarget(name: "ClavisIdentityTests", dependencies: ["ClavisIdentity", "ClavisEmulator", "ClavisTestSupport",
-                                                               .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+                                                               .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                                                               .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                                                               .product(name: "NIOSSL", package: "swift-nio-ssl")],
                     swiftSettings: strict),
         .testTarget(name: "ClavisCLITests", dependencies: ["ClavisCLI", "ClavisTestSupport"], swiftSettings: strict),
     ]

@@ -18,15 +18,23 @@ struct EmulatorCommand: AsyncParsableCommand {
         @Option(help: "The JSON config: tenants, apps, permissions, managed identities.") var config: String
         @Option(help: "The port (0: any free one).") var port = 8400
         @Option(help: "The address to listen on.") var host = "127.0.0.1"
+        @Flag(help: "Serve HTTPS with a throwaway CA made at start (MSAL and other SDKs refuse plain http).") var tls = false
+        @Option(help: "With --tls: write the CA certificate (PEM) here, to trust it.") var caOut: String?
 
         func run() async throws {
             let state = try await EmulatorState(config: EmulatorConfig.load(config))
             var logger = Logger(label: "clavis.emulator")
             logger.logLevel = LogSettings.level
             let host = self.host
-            let app = Emulator.buildApplication(state: state, host: host, port: port, logger: logger) { port in
-                Terminal.note("clavis emulator listening on http://\(host):\(port) (authority for --authority)")
-                Terminal.printLine("http://\(host):\(port)")
+            let certificates = try tls ? EmulatorTLS.make() : nil
+            if let certificates, let caOut {
+                try AtomicFile.write(Array(certificates.caPEM.utf8), to: caOut, mode: 0o644)
+                Terminal.note("CA certificate written to \(caOut): trust it with REQUESTS_CA_BUNDLE=\(caOut) (Python) or --ca-file")
+            }
+            let scheme = certificates == nil ? "http" : "https"
+            let app = try Emulator.buildApplication(state: state, host: host, port: port, tls: certificates, logger: logger) { port in
+                Terminal.note("clavis emulator listening on \(scheme)://\(host):\(port) (authority for --authority)")
+                Terminal.printLine("\(scheme)://\(host):\(port)")
             }
             try await ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
         }

@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -25,25 +27,28 @@ public enum Emulator {
     }
 
     /// An application serving `state` on `host:port` (port 0 picks a free one; `onStart` gets it).
-    public static func buildApplication(state: EmulatorState, host: String = "127.0.0.1", port: Int = 0,
+    public static func buildApplication(state: EmulatorState, host: String = "127.0.0.1", port: Int = 0, tls: EmulatorTLS? = nil,
                                         logger: Logger = Logger(label: "clavis.emulator"),
-                                        onStart: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(router: buildRouter(state: state), configuration: .init(address: .hostname(host, port: port), serverName: "clavis-emulator"),
-                    onServerRunning: { channel in await onStart(channel.localAddress?.port ?? port) }, logger: logger)
+                                        onStart: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
+        let configuration = ApplicationConfiguration(address: .hostname(host, port: port), serverName: "clavis-emulator")
+        let server: HTTPServerBuilder = try tls.map { try .tls(.http1(), tlsConfiguration: $0.serverConfiguration) } ?? .http1()
+        return Application(router: buildRouter(state: state, scheme: tls == nil ? "http" : "https"), server: server,
+                           configuration: configuration, onServerRunning: { channel in await onStart(channel.localAddress?.port ?? port) },
+                           logger: logger)
     }
 
     /// Starts an emulator in this process, on a free loopback port.
-    public static func start(_ config: EmulatorConfig, logger: Logger? = nil) async throws -> RunningEmulator {
+    public static func start(_ config: EmulatorConfig, tls: EmulatorTLS? = nil, logger: Logger? = nil) async throws -> RunningEmulator {
         var quiet = logger ?? Logger(label: "clavis.emulator")
         if logger == nil { quiet.logLevel = .warning }
         let state = try await EmulatorState(config: config)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let app = buildApplication(state: state, logger: quiet) { port in continuation.yield(port) }
+        let app = try buildApplication(state: state, tls: tls, logger: quiet) { port in continuation.yield(port) }
         let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: quiet))
         let task = Task { try await group.run() }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw CancellationError() }
-        return RunningEmulator(state: state, port: port, group: group, task: task)
+        return RunningEmulator(state: state, port: port, scheme: tls == nil ? "http" : "https", group: group, task: task)
     }
 }
 
@@ -53,18 +58,21 @@ public final class RunningEmulator: Sendable {
     public let state: EmulatorState
     /// The port it listens on (127.0.0.1).
     public let port: Int
+    /// `http` or `https`.
+    public let scheme: String
     let group: ServiceGroup
     let task: Task<Void, any Error>
 
-    init(state: EmulatorState, port: Int, group: ServiceGroup, task: Task<Void, any Error>) {
+    init(state: EmulatorState, port: Int, scheme: String, group: ServiceGroup, task: Task<Void, any Error>) {
         self.state = state
         self.port = port
+        self.scheme = scheme
         self.group = group
         self.task = task
     }
 
-    /// `http://127.0.0.1:PORT`.
-    public var baseURL: String { "http://127.0.0.1:\(port)" }
+    /// `http(s)://127.0.0.1:PORT`.
+    public var baseURL: String { "\(scheme)://127.0.0.1:\(port)" }
 
     /// Stops it and waits until it has.
     public func stop() async {

@@ -1,0 +1,79 @@
+import AsyncHTTPClient
+import ClavisCore
+import ClavisEmulator
+import ClavisIdentity
+import ClavisTestSupport
+import Foundation
+import NIOSSL
+import Testing
+
+@Suite(.serialized) struct PeerAndCLITests {
+    /// Microsoft's own MSAL for Python acquires a token from the emulator (over HTTPS, as MSAL
+    /// insists), and `clavis token decode` validates it.
+    @Test func msalPythonAcquiresATokenThatClavisValidates() async throws {
+        let directory = try TemporaryDirectory()
+        let (certificatePEM, _) = try F.certificate(in: directory)
+        let tls = try EmulatorTLS.make()
+        let caPath = try directory.write("ca.pem", tls.caPEM)
+        let emulator = try await Emulator.start(F.config(certificatePEM: certificatePEM), tls: tls)
+        defer { Task { await emulator.stop() } }
+        let script = """
+            import msal, os, sys
+            app = msal.ConfidentialClientApplication(os.environ["CLIENT_ID"], authority=os.environ["AUTHORITY"],
+                                                     client_credential=os.environ["CLIENT_SECRET"], instance_discovery=False)
+            result = app.acquire_token_for_client(scopes=["https://api.security.microsoft.com/.default"])
+            if "access_token" not in result:
+                sys.stderr.write(repr(result)); sys.exit(3)
+            sys.stdout.write(result["access_token"])
+            """
+        let msal = try Command.run("python3", ["-c", script], environment: [
+            "CLIENT_ID": F.secretApp, "AUTHORITY": "\(emulator.baseURL)/\(F.tenant)", "CLIENT_SECRET": F.secret,
+            "REQUESTS_CA_BUNDLE": caPath, "CURL_CA_BUNDLE": caPath, "SSL_CERT_FILE": caPath,
+        ], timeout: .seconds(120))
+        #expect(msal.status == 0, "\(msal.stderr)")
+        let decode = try Command.clavis(["token", "decode", "--require-role", "Incident.Read.All"], stdin: msal.stdout)
+        #expect(decode.status == 0, "\(decode.stderr)")
+        #expect(decode.output.contains("\"azp\" : \"\(F.secretApp)\""))
+        let missingRole = try Command.clavis(["token", "decode", "--require-role", "Machine.Isolate"], stdin: msal.stdout)
+        #expect(missingRole.status == 1)
+        #expect(missingRole.stderr.hasPrefix("error: permission denied: token: the token lacks the application permission(s) Machine.Isolate"))
+
+        // Clavis itself over the same TLS, trusting only the emulator's CA.
+        var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
+        tlsConfiguration.trustRoots = .certificates([try NIOSSLCertificate(bytes: Array(tls.caPEM.utf8), format: .pem)])
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tlsConfiguration))
+        let transport = HTTPTransport(client: client)
+        let token = try await secretCredential(try Authority(emulator.baseURL), transport).getToken(F.context)
+        _ = try await TokenValidator(authority: try Authority(emulator.baseURL), requiredRoles: ["Incident.Read.All"], transport: transport)
+            .validate(try #require(token.token.revealedString()))
+        try await client.shutdown()
+        await emulator.stop()
+    }
+
+    /// The secret appears nowhere: not in output or logs at trace level, not in errors, and the
+    /// command line only ever names a reference.
+    @Test func theClientSecretNeverLeaks() async throws {
+        try await F.withEmulator { emulator, authority, _, directory, _ in
+            let arguments = ["token", "--tenant", F.tenant, "--client-id", F.secretApp, "--secret", "env:DEFENDER_SECRET",
+                             "--authority", authority.description, "--json"]
+            let ok = try Command.clavis(arguments, environment: ["DEFENDER_SECRET": F.secret, "CLAVIS_LOG_LEVEL": "trace"])
+            #expect(ok.status == 0, "\(ok.stderr)")
+            #expect(!ok.output.contains(F.secret) && !ok.stderr.contains(F.secret))
+            #expect(!arguments.joined(separator: " ").contains(F.secret))
+            let wrongSecret = "wrong-CANARY-\(UUID().uuidString)"
+            let bad = try Command.clavis(arguments, environment: ["DEFENDER_SECRET": wrongSecret, "CLAVIS_LOG_LEVEL": "trace"])
+            #expect(bad.status == 1)
+            #expect(bad.stderr.contains("AADSTS7000215"))
+            #expect(!bad.output.contains(wrongSecret) && !bad.stderr.contains(wrongSecret))
+            _ = (emulator, directory)
+        }
+    }
+
+    @Test func consentURLs() throws {
+        let result = try Command.clavis(["consent-url", "--client-id", F.secretApp, "--tenant", F.domain])
+        let lines = result.output.split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines[0] == "https://login.microsoftonline.com/\(F.domain)/oauth2/authorize?prompt=consent&client_id=\(F.secretApp)&response_type=code&sso_reload=true")
+        #expect(lines[1].hasPrefix("https://login.microsoftonline.com/\(F.domain)/v2.0/adminconsent?client_id=\(F.secretApp)&redirect_uri="))
+    }
+}
