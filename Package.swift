@@ -87,6 +87,9 @@ let package = Package(
             .product(name: "SwiftASN1", package: "swift-asn1"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
+        // Benchmarks that need Swift in-process (token cache); see Benchmarks/.
+        .executableTarget(name: "clavis-bench", dependencies: ["ClavisCore", "ClavisIdentity", "ClavisEmulator"],
+                          path: "Benchmarks/Sources/clavis-bench", swiftSettings: strict),
         // The umbrella a user imports: `SecretResolver.standard` wires every scheme.
         .target(name: "Clavis", dependencies: ["ClavisCore", "ClavisLocal", "ClavisKeyring", "ClavisAge", "ClavisIdentity"], swiftSettings: strict),
         // A swift-configuration provider that resolves secret references.

@@ -1,0 +1,88 @@
+import ClavisCore
+import ClavisEmulator
+import ClavisIdentity
+import Foundation
+
+// Token acquisition side by side: Clavis's cache hit vs MSAL Python's, and a cold start with
+// 1,000 concurrent callers, against the same in-process emulator. Usage: clavis-bench [iterations]
+
+let iterations = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 100_000
+let tenant = "8f3c2a64-5d1e-4c8b-9a7f-2b6e1d0c9a35", app = "11111111-aaaa-4bbb-8ccc-000000000001"
+let secret = UUID().uuidString + UUID().uuidString
+let config = EmulatorConfig(tenants: [.init(id: tenant, apps: [
+    .init(clientId: app, secrets: [secret], permissions: ["https://api.security.microsoft.com": ["Incident.Read.All"]]),
+])])
+let tls = try EmulatorTLS.make()
+let emulator = try await Emulator.start(config, tls: tls)
+let caPath = FileManager.default.temporaryDirectory.appendingPathComponent("clavis-bench-ca-\(UUID().uuidString).pem").path
+try tls.caPEM.write(toFile: caPath, atomically: true, encoding: .utf8)
+defer { try? FileManager.default.removeItem(atPath: caPath) }
+
+// Clavis over plain HTTP to the same emulator state (TLS cost is not what is measured on a hit).
+let plain = try await Emulator.start(config)
+let authority = try Authority(plain.baseURL)
+let context = TokenRequestContext(resource: "https://api.security.microsoft.com")
+func credential() -> ClientSecretCredential {
+    ClientSecretCredential(tenant: tenant, clientId: app, reference: "memory:bench", authority: authority) { Secret(secret) }
+}
+
+// Cold start: 1,000 concurrent callers.
+let cold = CachingTokenCredential(credential())
+let coldStart = ContinuousClock.now
+try await withThrowingTaskGroup(of: Void.self) { group in
+    for _ in 0..<1000 { group.addTask { _ = try await cold.getToken(context) } }
+    try await group.waitForAll()
+}
+let coldTime = ContinuousClock.now - coldStart
+let coldRequests = plain.state.statistics["token"] ?? -1
+
+// Cache hits.
+let warm = CachingTokenCredential(credential())
+_ = try await warm.getToken(context)
+// Measured off the main actor, as a daemon's request handlers would call it.
+let hitElapsed = try await Task.detached {
+    let start = ContinuousClock.now
+    for _ in 0..<iterations { _ = try await warm.getToken(context) }
+    return ContinuousClock.now - start
+}.value
+let hitNanoseconds = (Double(hitElapsed.components.seconds) * 1e18 + Double(hitElapsed.components.attoseconds)) / 1e9 / Double(iterations)
+
+// MSAL Python's cache hit, in its own process, against the HTTPS emulator.
+let script = """
+import msal, os, time
+app = msal.ConfidentialClientApplication(os.environ["CLIENT_ID"], authority=os.environ["AUTHORITY"],
+                                         client_credential=os.environ["CLIENT_SECRET"], instance_discovery=False)
+scopes = ["https://api.security.microsoft.com/.default"]
+assert "access_token" in app.acquire_token_for_client(scopes=scopes)
+n = int(os.environ["N"])
+start = time.perf_counter()
+for _ in range(n):
+    app.acquire_token_for_client(scopes=scopes)
+print((time.perf_counter() - start) / n * 1e9)
+"""
+let process = Process()
+process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+process.arguments = ["python3", "-c", script]
+var environment = ProcessInfo.processInfo.environment
+environment.merge(["CLIENT_ID": app, "AUTHORITY": "\(emulator.baseURL)/\(tenant)", "CLIENT_SECRET": secret, "N": String(min(iterations, 20_000)),
+                   "REQUESTS_CA_BUNDLE": caPath, "CURL_CA_BUNDLE": caPath, "SSL_CERT_FILE": caPath]) { $1 }
+process.environment = environment
+let pipe = Pipe()
+process.standardOutput = pipe
+try process.run()
+let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+process.waitUntilExit()
+let msalNanoseconds = Double(output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? .nan
+
+func pad(_ text: String, _ width: Int) -> String { text.count >= width ? text : text + String(repeating: " ", count: width - text.count) }
+func lpad(_ text: String, _ width: Int) -> String { text.count >= width ? text : String(repeating: " ", count: width - text.count) + text }
+let coldMilliseconds = Double(coldTime.components.seconds) * 1000 + Double(coldTime.components.attoseconds) / 1e15
+print("token acquisition (\(iterations) cache hits; emulator on 127.0.0.1)")
+print(pad("row", 50) + lpad("clavis", 14) + lpad("msal python", 14) + lpad("ratio", 9))
+print(pad("cache hit, per call (ns)", 50) + lpad(String(Int(hitNanoseconds)), 14) + lpad(String(Int(msalNanoseconds)), 14)
+      + lpad(String(format: "%.3f", hitNanoseconds / msalNanoseconds), 9))
+print(pad("cold start: 1,000 concurrent callers → requests", 50) + lpad(String(coldRequests), 14) + lpad("1,000 *", 14))
+print(pad("cold start: 1,000 concurrent callers, wall (ms)", 50) + lpad(String(format: "%.1f", coldMilliseconds), 14))
+print("* MSAL Python has no single flight: N cold callers send N requests (its documented behaviour; not re-measured here).")
+await emulator.stop()
+await plain.stop()
