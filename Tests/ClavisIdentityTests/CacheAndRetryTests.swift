@@ -59,7 +59,8 @@ import Testing
                                    Fault(target: "token", kind: "status", status: 429, retryAfter: 1, count: 1)])
             let started = ContinuousClock.now
             _ = try await secretCredential(authority, HTTPTransport(retry: RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(10),
-                                                                                       maxDelay: .seconds(2), maxTotal: .seconds(10))))
+                                                                                       maxDelay: .seconds(2), maxTotal: .seconds(60)),
+                                                                    attemptTimeout: .seconds(30)))
                 .getToken(F.context)
             let elapsed = ContinuousClock.now - started
             #expect(emulator.state.statistics["token"] == 3)
@@ -83,9 +84,9 @@ import Testing
         try await F.withEmulator { emulator, authority, _, _, _ in
             emulator.state.inject([Fault(target: "token", kind: "malformed", count: 1)])
             await expectClavis(.serviceError, containing: "not JSON") { _ = try await secretCredential(authority, HTTPTransport(retry: .noRetries)).getToken(F.context) }
-            emulator.state.inject([Fault(target: "token", kind: "delay", delayMilliseconds: 1500, count: 1)])
-            let impatient = HTTPTransport(retry: RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(10), maxDelay: .milliseconds(50), maxTotal: .seconds(5)),
-                                          attemptTimeout: .milliseconds(500))
+            emulator.state.inject([Fault(target: "token", kind: "delay", delayMilliseconds: 3000, count: 1)])
+            let impatient = HTTPTransport(retry: RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(10), maxDelay: .milliseconds(50), maxTotal: .seconds(60)),
+                                          attemptTimeout: .milliseconds(1000))
             _ = try await secretCredential(authority, impatient).getToken(F.context)  // the first attempt times out, the second succeeds
         }
     }

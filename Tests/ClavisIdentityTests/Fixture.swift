@@ -48,8 +48,9 @@ enum IdentityFixture {
         let emulator = try await Emulator.start(config(certificatePEM: certificatePEM, tokenLifetime: tokenLifetime, refreshIn: refreshIn))
         defer { Task { await emulator.stop() } }
         let authority = try Authority(emulator.baseURL)
-        let transport = HTTPTransport(retry: RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(20), maxDelay: .milliseconds(200), maxTotal: .seconds(5)),
-                                      attemptTimeout: .seconds(5))
+        // Short backoff, generous deadlines: the suite shares 2 cores with parallel tests.
+        let transport = HTTPTransport(retry: RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(20), maxDelay: .milliseconds(200), maxTotal: .seconds(60)),
+                                      attemptTimeout: .seconds(30))
         let result = try await body(emulator, authority, transport, directory, pemPath)
         await emulator.stop()
         return result
