@@ -72,6 +72,8 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
+        // keyvault: — Azure Key Vault secrets over REST, with challenge auth.
+        .target(name: "ClavisKeyVault", dependencies: ["ClavisCore", "ClavisIdentity"], swiftSettings: strict),
         // The offline stand-in for Entra ID (and later Key Vault and Defender). Imports none of our client modules.
         .target(name: "ClavisEmulator", dependencies: [
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -91,7 +93,7 @@ let package = Package(
         .executableTarget(name: "clavis-bench", dependencies: ["ClavisCore", "ClavisIdentity", "ClavisEmulator"],
                           path: "Benchmarks/Sources/clavis-bench", swiftSettings: strict),
         // The umbrella a user imports: `SecretResolver.standard` wires every scheme.
-        .target(name: "Clavis", dependencies: ["ClavisCore", "ClavisLocal", "ClavisKeyring", "ClavisAge", "ClavisIdentity"], swiftSettings: strict),
+        .target(name: "Clavis", dependencies: ["ClavisCore", "ClavisLocal", "ClavisKeyring", "ClavisAge", "ClavisIdentity", "ClavisKeyVault"], swiftSettings: strict),
         // A swift-configuration provider that resolves secret references.
         // (swift-configuration's protocol is compiled with NonisolatedNonsendingByDefault; match it.)
         .target(name: "ClavisConfiguration", dependencies: ["ClavisCore", .product(name: "Configuration", package: "swift-configuration")],
@@ -133,6 +135,8 @@ let package = Package(
                                                                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                                                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                                                .product(name: "NIOSSL", package: "swift-nio-ssl")],
+                    swiftSettings: strict),
+        .testTarget(name: "ClavisKeyVaultTests", dependencies: ["ClavisKeyVault", "ClavisIdentity", "ClavisEmulator", "ClavisTestSupport"],
                     swiftSettings: strict),
         .testTarget(name: "ClavisCLITests", dependencies: ["ClavisCLI", "ClavisTestSupport"], swiftSettings: strict),
     ]

@@ -1,11 +1,12 @@
 @_exported import ClavisAge
 @_exported import ClavisCore
 @_exported import ClavisIdentity
+@_exported import ClavisKeyVault
 @_exported import ClavisKeyring
 @_exported import ClavisLocal
 
 extension SecretResolver {
-    /// A resolver for every scheme Clavis ships — `env:`, `credential:`, `dir:`, `age:`, `keyring:` —
+    /// A resolver for every scheme Clavis ships — `env:`, `credential:`, `dir:`, `age:`, `keyring:`, `keyvault:` —
     /// that never prompts.
     public static var standard: SecretResolver { standard(interactive: false) }
 
@@ -20,12 +21,18 @@ extension SecretResolver {
 
     /// Every source of `standard`, e.g. for diagnosis.
     public static func standardSources(interactive: Bool = false, ageUnlock: AgeUnlock = AgeUnlock()) -> [any SecretSource] {
-        [
+        let local: [any SecretSource] = [
             EnvironmentSource(),
             CredentialSource(),
             DirectorySource(),
             AgeSource(unlock: ageUnlock),
             KeyringSource(interactive: interactive),
         ]
+        // Key Vault is reached as azure-identity would: AZURE_* variables (the secret may itself be a
+        // reference to a local source, CLAVIS_CLIENT_SECRET_REF), then managed identity.
+        let vaultCredential = CachingTokenCredential(ChainedTokenCredential([
+            EnvironmentCredential(resolver: SecretResolver(local)), ManagedIdentityCredential(),
+        ]))
+        return local + [KeyVaultSource(credential: vaultCredential)]
     }
 }

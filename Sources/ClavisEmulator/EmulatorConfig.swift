@@ -9,12 +9,48 @@ public struct EmulatorConfig: Codable, Sendable {
     public var tokenLifetime: Int?
     /// `refresh_in` to send (seconds), if any.
     public var refreshIn: Int?
+    /// Key vaults, served at `/vaults/NAME`.
+    public var vaults: [Vault]?
 
     /// Creates a config.
-    public init(tenants: [Tenant], tokenLifetime: Int? = nil, refreshIn: Int? = nil) {
+    public init(tenants: [Tenant], tokenLifetime: Int? = nil, refreshIn: Int? = nil, vaults: [Vault]? = nil) {
         self.tenants = tenants
         self.tokenLifetime = tokenLifetime
         self.refreshIn = refreshIn
+        self.vaults = vaults
+    }
+
+    /// A key vault.
+    public struct Vault: Codable, Sendable {
+        /// The vault's name (`/vaults/NAME`).
+        public var name: String
+        /// The tenant it belongs to (its id).
+        public var tenant: String
+        /// Initial secrets (name → value).
+        public var secrets: [String: String]?
+        /// Disabled secrets' names.
+        public var disabled: [String]?
+        /// Who may do what: client id → operations among `get`, `list`, `set`, `delete`.
+        public var access: [String: [String]]
+        /// `rbac` (ForbiddenByRbac) or `policy` (ForbiddenByPolicy) in 403 replies.
+        public var authorization: String?
+        /// List page size (Key Vault: up to 25).
+        public var pageSize: Int?
+        /// The resource the challenge names (default `https://vault.azure.net`); for tests of hostile vaults.
+        public var challengeResource: String?
+
+        /// Creates a vault.
+        public init(name: String, tenant: String, secrets: [String: String]? = nil, disabled: [String]? = nil, access: [String: [String]],
+                    authorization: String? = nil, pageSize: Int? = nil, challengeResource: String? = nil) {
+            self.name = name
+            self.tenant = tenant
+            self.secrets = secrets
+            self.disabled = disabled
+            self.access = access
+            self.authorization = authorization
+            self.pageSize = pageSize
+            self.challengeResource = challengeResource
+        }
     }
 
     /// One tenant.

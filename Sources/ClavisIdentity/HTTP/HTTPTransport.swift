@@ -5,6 +5,9 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
+/// The HTTP method type of the transport (NIO's), re-exported for the modules built on it.
+public typealias HTTPMethod = NIOHTTP1.HTTPMethod
+
 /// A reply, fully read.
 public struct HTTPReply: Sendable {
     /// The status code.

@@ -1,0 +1,174 @@
+import ClavisCore
+import ClavisIdentity
+import Foundation
+import Synchronization
+
+/// A secret as Key Vault returns it.
+public struct KeyVaultSecret: Sendable {
+    /// The value.
+    public var value: Secret
+    /// The full identifier, `https://VAULT/secrets/NAME/VERSION`.
+    public var id: String
+    /// The content type, if set.
+    public var contentType: String?
+    /// Whether it is enabled.
+    public var enabled: Bool
+    /// Tags.
+    public var tags: [String: String]
+}
+
+/// The Key Vault secrets REST API (api-version 7.6) with challenge-based authentication.
+///
+/// The first request to a vault goes without a token; the 401 challenge names the authority
+/// (tenant) and resource. The client refuses to send a token when the challenge's resource does
+/// not belong to the vault's domain — a hostile vault URL must not harvest tokens — then asks the
+/// credential for a token for that tenant and resource and repeats the request. The challenge is
+/// remembered per vault.
+public struct KeyVaultClient: Sendable {
+    /// The api-version sent.
+    public static let apiVersion = "7.6"
+    let credential: any TokenCredential
+    let transport: HTTPTransport
+    /// The resource expected for hosts outside the Azure vault domains (the emulator).
+    let expectedResource: String
+    private let challenges = ChallengeCache()
+
+    final class ChallengeCache: Sendable {
+        private let state = Mutex<[String: Challenge]>([:])
+        func withLock<R>(_ body: (inout [String: Challenge]) -> R) -> R { state.withLock { body(&$0) } }
+    }
+
+    struct Challenge: Sendable {
+        var tenant: String?
+        var scope: String
+    }
+
+    /// Creates a client.
+    public init(credential: any TokenCredential, transport: HTTPTransport = HTTPTransport(), expectedResource: String = "https://vault.azure.net") {
+        self.credential = credential
+        self.transport = transport
+        self.expectedResource = expectedResource
+    }
+
+    /// Reads a secret (latest or a version).
+    public func get(_ location: KeyVaultLocation, reference: String) async throws -> KeyVaultSecret {
+        let path = "/secrets/\(location.name ?? "")" + (location.version.map { "/\($0)" } ?? "")
+        let reply = try await send(.GET, location, path: path, reference: reference, operation: "get")
+        return try Self.secret(from: reply, reference: reference)
+    }
+
+    /// Creates a new version of a secret.
+    public func set(_ location: KeyVaultLocation, value: Secret, contentType: String? = nil, tags: [String: String] = [:], reference: String) async throws {
+        guard value.count <= 25 * 1024 else {
+            throw ClavisError(.invalidValue, reference: reference, reason: "Key Vault secrets are limited to 25 KB; this one is \(value.count) bytes")
+        }
+        guard let text = value.revealedString() else { throw ClavisError(.invalidValue, reference: reference, reason: "Key Vault secrets are text; this value is not UTF-8") }
+        var body: [String: Any] = ["value": text]
+        if let contentType { body["contentType"] = contentType }
+        if !tags.isEmpty { body["tags"] = tags }
+        let data = try JSONSerialization.data(withJSONObject: body)
+        _ = try await send(.PUT, location, path: "/secrets/\(location.name ?? "")", body: Array(data), reference: reference, operation: "set")
+    }
+
+    /// Deletes a secret (soft delete: recoverable until purged).
+    public func delete(_ location: KeyVaultLocation, reference: String) async throws {
+        _ = try await send(.DELETE, location, path: "/secrets/\(location.name ?? "")", reference: reference, operation: "delete")
+    }
+
+    /// The names of the vault's secrets, following `nextLink` across pages.
+    public func listNames(_ location: KeyVaultLocation, reference: String) async throws -> [String] {
+        try await list(location, path: "/secrets", reference: reference).compactMap { id in id.split(separator: "/").last.map(String.init) }.sorted()
+    }
+
+    /// The versions of a secret.
+    public func listVersions(_ location: KeyVaultLocation, reference: String) async throws -> [String] {
+        try await list(location, path: "/secrets/\(location.name ?? "")/versions", reference: reference)
+            .compactMap { id in id.split(separator: "/").last.map(String.init) }
+    }
+
+    private func list(_ location: KeyVaultLocation, path: String, reference: String) async throws -> [String] {
+        var ids: [String] = []
+        var reply = try await send(.GET, location, path: path, query: "maxresults=25", reference: reference, operation: "list")
+        var pages = 0
+        while true {
+            guard let object = reply.jsonObject else { throw ClavisError(.serviceError, reference: reference, reason: "a list page is not JSON") }
+            ids += (object["value"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+            pages += 1
+            guard let next = object["nextLink"] as? String, !next.isEmpty, pages < 10_000 else { return ids }
+            // nextLink is followed verbatim, but only to the same vault.
+            guard URL(string: next)?.host?.lowercased() == location.host else {
+                throw ClavisError(.serviceError, reference: reference, reason: "a nextLink points outside the vault")
+            }
+            reply = try await sendURL(.GET, next, location: location, reference: reference, operation: "list")
+        }
+    }
+
+    private func send(_ method: HTTPMethod, _ location: KeyVaultLocation, path: String, query: String? = nil, body: [UInt8]? = nil,
+                      reference: String, operation: String) async throws -> HTTPReply {
+        var url = location.vault.absoluteString + path + "?api-version=\(Self.apiVersion)"
+        if let query { url += "&" + query }
+        return try await sendURL(method, url, location: location, body: body, reference: reference, operation: operation)
+    }
+
+    private func sendURL(_ method: HTTPMethod, _ url: String, location: KeyVaultLocation, body: [UInt8]? = nil,
+                         reference: String, operation: String) async throws -> HTTPReply {
+        var headers: [(String, String)] = [("Accept", "application/json")]
+        if body != nil { headers.append(("Content-Type", "application/json")) }
+        var challenge = challenges.withLock { $0[location.host] }
+        for _ in 0..<2 {
+            var sent = headers
+            if let challenge {
+                let token = try await credential.getToken(TokenRequestContext(scopes: [challenge.scope], tenant: challenge.tenant))
+                guard let text = token.token.revealedString() else { throw ClavisError(.serviceError, reference: reference, reason: "the token is not text") }
+                sent.append(("Authorization", "Bearer \(text)"))
+            }
+            let reply = try await transport.send(method, url, headers: sent, body: challenge == nil ? (body == nil ? nil : []) : body)
+            if reply.status == 401, let header = reply.header("WWW-Authenticate") {
+                let parsed = try parseChallenge(header, location: location, reference: reference)
+                let known = challenge
+                challenges.withLock { $0[location.host] = parsed }
+                if let known, known.scope == parsed.scope, known.tenant == parsed.tenant {
+                    throw KeyVaultError.map(reply, reference: reference, operation: operation)
+                }
+                challenge = parsed
+                continue
+            }
+            if (200..<300).contains(reply.status) { return reply }
+            throw KeyVaultError.map(reply, reference: reference, operation: operation)
+        }
+        throw ClavisError(.permissionDenied, reference: reference, reason: "Key Vault kept asking for authentication")
+    }
+
+    /// Parses `Bearer authorization="https://login.windows.net/TENANT", resource="https://vault.azure.net"`
+    /// (or `authorization_uri`, `scope`) and checks the resource belongs to the vault's domain.
+    func parseChallenge(_ header: String, location: KeyVaultLocation, reference: String) throws -> Challenge {
+        var parameters: [String: String] = [:]
+        let body = header.hasPrefix("Bearer ") ? String(header.dropFirst(7)) : header
+        for match in body.matches(of: /([A-Za-z_]+)="([^"]*)"/) {
+            parameters[String(match.output.1).lowercased()] = String(match.output.2)
+        }
+        let authorization = parameters["authorization"] ?? parameters["authorization_uri"]
+        let tenant = authorization.flatMap { URL(string: $0)?.path.split(separator: "/").first.map(String.init) }
+        guard let resourceText = parameters["resource"] ?? parameters["scope"].map({ $0.hasSuffix("/.default") ? String($0.dropLast(9)) : $0 }),
+              let resourceHost = URL(string: resourceText)?.host?.lowercased() else {
+            throw ClavisError(.serviceError, reference: reference, reason: "Key Vault's authentication challenge names no resource")
+        }
+        let known = KeyVaultLocation.knownDomains.contains { location.host.hasSuffix("." + $0) }
+        let matches = known ? location.host.hasSuffix("." + resourceHost) : resourceText.lowercased().trimmingCharacters(in: ["/"]) == expectedResource.lowercased()
+        guard matches else {
+            throw ClavisError(.permissionDenied, reference: reference,
+                              reason: "the vault's challenge asks for a token for \(resourceText), which does not belong to \(location.host); no token was sent",
+                              hint: "a vault URL that is not a real Key Vault may be trying to harvest tokens — check the reference")
+        }
+        return Challenge(tenant: tenant, scope: parameters["scope"] ?? TokenRequestContext.scope(forResource: resourceText))
+    }
+
+    static func secret(from reply: HTTPReply, reference: String) throws -> KeyVaultSecret {
+        guard let object = reply.jsonObject, let value = object["value"] as? String, let id = object["id"] as? String else {
+            throw ClavisError(.serviceError, reference: reference, reason: "Key Vault's reply has no secret value")
+        }
+        let attributes = object["attributes"] as? [String: Any]
+        return KeyVaultSecret(value: Secret(value), id: id, contentType: object["contentType"] as? String,
+                              enabled: attributes?["enabled"] as? Bool ?? true, tags: object["tags"] as? [String: String] ?? [:])
+    }
+}

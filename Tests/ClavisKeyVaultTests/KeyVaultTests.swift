@@ -1,0 +1,186 @@
+import ClavisCore
+import ClavisEmulator
+import ClavisIdentity
+import ClavisKeyVault
+import ClavisTestSupport
+import Foundation
+import Testing
+
+enum VaultFixture {
+    static let tenant = "8f3c2a64-5d1e-4c8b-9a7f-2b6e1d0c9a35"
+    static let reader = "33333333-aaaa-4bbb-8ccc-000000000001"
+    static let writer = "33333333-aaaa-4bbb-8ccc-000000000002"
+    static let outsider = "33333333-aaaa-4bbb-8ccc-000000000003"
+    static let defenderApp = "33333333-aaaa-4bbb-8ccc-000000000004"
+    static let managedIdentity = "44444444-aaaa-4bbb-8ccc-000000000001"
+    static let appSecret = "kv-held-secret-for-the-defender-app-0123"  // clavis:allow (emulator test value)
+    static let vaultSecret = "vault-client-secret-value-abcdef0123456789"  // clavis:allow (emulator test value)
+
+    static func config() -> EmulatorConfig {
+        EmulatorConfig(tenants: [.init(id: tenant, apps: [
+            .init(clientId: reader, secrets: [vaultSecret]), .init(clientId: writer, secrets: [vaultSecret]),
+            .init(clientId: outsider, secrets: [vaultSecret]),
+            .init(clientId: defenderApp, secrets: [appSecret], permissions: ["https://api.security.microsoft.com": ["Incident.Read.All"]]),
+        ], managedIdentities: [.init(clientId: managedIdentity, systemAssigned: true)])],
+        vaults: [
+            .init(name: "prod", tenant: tenant, secrets: ["defender-app-secret": appSecret, "old": "x"], disabled: ["old"],
+                  access: [reader: ["get", "list"], writer: ["get", "list", "set", "delete"], managedIdentity: ["get"]], pageSize: 3),
+            .init(name: "legacy", tenant: tenant, secrets: ["a": "1"], access: [reader: ["list"]], authorization: "policy"),
+            .init(name: "hostile", tenant: tenant, secrets: ["a": "1"], access: [reader: ["get"]], challengeResource: "https://vault.evil.example"),
+        ])
+    }
+
+    static func withVault<R>(_ body: (RunningEmulator, Authority, HTTPTransport) async throws -> R) async throws -> R {
+        let emulator = try await Emulator.start(config())
+        defer { Task { await emulator.stop() } }
+        let transport = HTTPTransport(retry: RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(20), maxDelay: .seconds(2), maxTotal: .seconds(60)),
+                                      attemptTimeout: .seconds(30))
+        let result = try await body(emulator, try Authority(emulator.baseURL), transport)
+        await emulator.stop()
+        return result
+    }
+
+    static func source(_ emulator: RunningEmulator, _ authority: Authority, _ transport: HTTPTransport, app: String = reader) -> KeyVaultSource {
+        let credential = ClientSecretCredential(tenant: tenant, clientId: app, reference: "memory:vault-client", authority: authority,
+                                                transport: transport) { Secret(vaultSecret) }
+        return KeyVaultSource(credential: CachingTokenCredential(credential), transport: transport, allowedHosts: ["127.0.0.1"], environment: [:])
+    }
+
+    static func ref(_ emulator: RunningEmulator, _ vault: String, _ path: String = "") throws -> SecretReference {
+        try SecretReference(parsing: "keyvault:\(emulator.baseURL)/vaults/\(vault)\(path)")
+    }
+}
+
+typealias V = VaultFixture
+
+func expectCode(_ code: ClavisError.Code, containing text: String? = nil, sourceLocation: SourceLocation = #_sourceLocation,
+                _ body: () async throws -> Void) async {
+    await expectFailure(ClavisError.self, where: { $0.code == code }, containing: text, sourceLocation: sourceLocation, body)
+}
+
+@Suite(.serialized) struct KeyVaultTests {
+    @Test func everyOperationWithVersionsPagingAndSoftDelete() async throws {
+        try await V.withVault { emulator, authority, transport in
+            let writer = V.source(emulator, authority, transport, app: V.writer)
+            #expect(try await writer.secret(for: V.ref(emulator, "prod", "/secrets/defender-app-secret")).revealedString() == V.appSecret)
+            for index in 0..<8 { try await writer.store(Secret("v\(index)"), for: V.ref(emulator, "prod", "/secrets/s\(index)")) }
+            // 10 secrets at a page size of 3: four pages, followed by nextLink.
+            let names = try await writer.listNames(in: V.ref(emulator, "prod"))
+            #expect(names == ["defender-app-secret", "old"] + (0..<8).map { "s\($0)" }.sorted())
+            try await writer.store(Secret("second"), for: V.ref(emulator, "prod", "/secrets/s1"))
+            let client = KeyVaultClient(credential: CachingTokenCredential(ClientSecretCredential(tenant: V.tenant, clientId: V.writer, reference: "m",
+                                                                                                authority: authority, transport: transport) { Secret(V.vaultSecret) }),
+                                        transport: transport)
+            let location = try KeyVaultLocation("\(emulator.baseURL)/vaults/prod/secrets/s1", reference: "s1", allowedHosts: ["127.0.0.1"])
+            let versions = try await client.listVersions(location, reference: "s1")
+            #expect(versions.count == 2)
+            let first = try KeyVaultLocation("\(emulator.baseURL)/vaults/prod/secrets/s1/\(versions[0])", reference: "s1", allowedHosts: ["127.0.0.1"])
+            #expect(try await client.get(first, reference: "s1").value.revealedString() == "v1")
+            #expect(try await writer.secret(for: V.ref(emulator, "prod", "/secrets/s1")).revealedString() == "second")
+            try await writer.delete(V.ref(emulator, "prod", "/secrets/s2"))
+            await expectCode(.notFound) { _ = try await writer.secret(for: V.ref(emulator, "prod", "/secrets/s2")) }
+            await expectCode(.invalidValue, containing: "ObjectIsDeletedButRecoverable") { try await writer.store(Secret("x"), for: V.ref(emulator, "prod", "/secrets/s2")) }
+            #expect((emulator.state.statistics["vault"] ?? 0) > 10)
+        }
+    }
+
+    @Test func everyErrorClass() async throws {
+        try await V.withVault { emulator, authority, transport in
+            let reader = V.source(emulator, authority, transport)
+            await expectCode(.notFound, containing: "SecretNotFound") { _ = try await reader.secret(for: V.ref(emulator, "prod", "/secrets/nope")) }
+            await expectCode(.permissionDenied, containing: "SecretDisabled") { _ = try await reader.secret(for: V.ref(emulator, "prod", "/secrets/old")) }
+            await expectCode(.permissionDenied, containing: "ForbiddenByRbac") { try await reader.store(Secret("x"), for: V.ref(emulator, "prod", "/secrets/n")) }
+            do {
+                try await reader.store(Secret("x"), for: V.ref(emulator, "prod", "/secrets/n"))
+            } catch let error as ClavisError {
+                #expect(error.hint?.contains("Key Vault Secrets Officer") == true)
+            }
+            await expectCode(.permissionDenied, containing: "ForbiddenByPolicy") { _ = try await reader.secret(for: V.ref(emulator, "legacy", "/secrets/a")) }
+            let outsider = V.source(emulator, authority, transport, app: V.outsider)
+            await expectCode(.permissionDenied) { _ = try await outsider.secret(for: V.ref(emulator, "prod", "/secrets/defender-app-secret")) }
+            // An unreachable vault (nothing listens) is "unavailable", with the host named.
+            let nowhere = try SecretReference(parsing: "keyvault:http://127.0.0.1:9/vaults/x/secrets/a")
+            let quick = KeyVaultSource(credential: ClientSecretCredential(tenant: V.tenant, clientId: V.reader, reference: "m", authority: authority,
+                                                                          transport: transport) { Secret(V.vaultSecret) },
+                                       transport: HTTPTransport(retry: .noRetries, attemptTimeout: .seconds(2)), allowedHosts: ["127.0.0.1"], environment: [:])
+            await expectCode(.sourceUnavailable, containing: "127.0.0.1") { _ = try await quick.secret(for: nowhere) }
+            // References: foreign hosts need opt-in; names and versions are checked.
+            let strict = KeyVaultSource(credential: ChainedTokenCredential([]), environment: [:])
+            await expectCode(.invalidReference, containing: "not a Key Vault domain") { _ = try await strict.secret(for: SecretReference(parsing: "keyvault:https://evil.example/secrets/a")) }
+            await expectCode(.invalidReference, containing: "https only") {
+                _ = try await strict.secret(for: SecretReference(parsing: "keyvault:http://contoso.vault.azure.net/secrets/a"))
+            }
+            await expectCode(.invalidReference, containing: "1–127") { _ = try await strict.secret(for: SecretReference(parsing: "keyvault:https://contoso.vault.azure.net/secrets/a_b")) }
+            await expectCode(.invalidReference, containing: "32 hexadecimal") {
+                _ = try await strict.secret(for: SecretReference(parsing: "keyvault:https://contoso.vault.azure.net/secrets/a/123"))
+            }
+        }
+    }
+
+    @Test func aChallengeForAForeignDomainNeverGetsAToken() async throws {
+        try await V.withVault { emulator, authority, transport in
+            let reader = V.source(emulator, authority, transport)
+            await expectCode(.permissionDenied, containing: "no token was sent") { _ = try await reader.secret(for: V.ref(emulator, "hostile", "/secrets/a")) }
+            #expect(emulator.state.statistics["vault"] == 1)
+            #expect(emulator.state.statistics["vault.authorized"] == nil)
+            #expect(emulator.state.statistics["token"] == nil)  // not even requested
+        }
+    }
+
+    @Test func throttlingIsRetriedWithRetryAfterAndCacheHitsStayLocal() async throws {
+        try await V.withVault { emulator, authority, transport in
+            let reader = V.source(emulator, authority, transport)
+            let reference = try V.ref(emulator, "prod", "/secrets/defender-app-secret")
+            _ = try await reader.secret(for: reference)
+            emulator.state.reset()
+            emulator.state.inject([Fault(target: "vault", kind: "status", status: 429, retryAfter: 1, count: 1),
+                                   Fault(target: "vault", kind: "status", status: 429, count: 1)])  // no Retry-After: backs off anyway
+            let started = ContinuousClock.now
+            #expect(try await reader.secret(for: reference).revealedString() == V.appSecret)
+            #expect(ContinuousClock.now - started >= .seconds(1))
+            #expect(emulator.state.statistics["vault"] == 3)
+            let cached = reader.cached(ttl: .seconds(60))
+            emulator.state.reset()
+            for _ in 0..<20 { _ = try await cached.secret(for: reference) }
+            #expect(emulator.state.statistics["vault"] == 1)
+        }
+    }
+
+    /// The whole cloud chain: the Defender app's secret lives in the vault, the vault is reached with
+    /// managed identity, and the Defender token comes from that secret.
+    @Test func defenderSecretInVaultReachedWithManagedIdentity() async throws {
+        try await V.withVault { emulator, authority, transport in
+            let managed = ManagedIdentityCredential(environment: [:], imdsEndpoint: "\(emulator.baseURL)/metadata/identity/oauth2/token", transport: transport)
+            let vault = KeyVaultSource(credential: CachingTokenCredential(managed), transport: transport, allowedHosts: ["127.0.0.1"], environment: [:])
+            let resolver = SecretResolver([vault.cached()])
+            let defender = ClientSecretCredential(tenant: V.tenant, clientId: V.defenderApp, secret: try V.ref(emulator, "prod", "/secrets/defender-app-secret"),
+                                                  resolver: resolver, authority: authority, transport: transport)
+            let token = try await defender.getToken(TokenRequestContext(resource: "https://api.security.microsoft.com"))
+            let decoded = try DecodedToken(try #require(token.token.revealedString()))
+            #expect(decoded.claims["azp"]?.string == V.defenderApp)
+            #expect(decoded.roles == ["Incident.Read.All"])
+            #expect(emulator.state.statistics["imds"] == 1)
+        }
+    }
+}
+
+@Suite struct KeyVaultCLITests {
+    @Test func secretCommandsOnKeyVaultReferences() async throws {
+        try await V.withVault { emulator, authority, _ in
+            let environment = ["AZURE_TENANT_ID": V.tenant, "AZURE_CLIENT_ID": V.writer, "AZURE_CLIENT_SECRET": V.vaultSecret,
+                               "AZURE_AUTHORITY_HOST": authority.description, "CLAVIS_KEYVAULT_ALLOWED_HOSTS": "127.0.0.1"]
+            let vault = "keyvault:\(emulator.baseURL)/vaults/prod"
+            let set = try Command.clavis(["secret", "set", "\(vault)/secrets/from-cli"], stdin: Data("cli-value\n".utf8), environment: environment)
+            #expect(set.status == 0, "\(set.stderr)")
+            let get = try Command.clavis(["secret", "get", "\(vault)/secrets/from-cli"], environment: environment)
+            #expect(get.output == "cli-value\n", "\(get.stderr)")
+            let list = try Command.clavis(["secret", "list", vault], environment: environment)
+            #expect(list.output.split(separator: "\n").contains("from-cli"))
+            #expect(try Command.clavis(["secret", "delete", "\(vault)/secrets/from-cli"], environment: environment).status == 0)
+            let gone = try Command.clavis(["secret", "get", "\(vault)/secrets/from-cli"], environment: environment)
+            #expect(gone.stderr.hasPrefix("error: secret not found"))
+            let refused = try Command.clavis(["secret", "get", "\(vault)/secrets/x"], environment: environment.filter { $0.key != "CLAVIS_KEYVAULT_ALLOWED_HOSTS" })
+            #expect(refused.stderr.hasPrefix("error: invalid secret reference"))
+        }
+    }
+}
