@@ -64,7 +64,8 @@ struct Detector: Sendable {
         for (name, value) in pairs {
             guard SecretNames.isSecretName(name) else { continue }
             let trimmed = Literals.stripQuotes(value)
-            guard trimmed.count >= 8, !Placeholders.isPlaceholder(trimmed), !Literals.looksLikeCode(trimmed) else { continue }
+            // A GUID is an id (client, tenant, secret id), never a secret value.
+            guard trimmed.count >= 8, !Placeholders.isPlaceholder(trimmed), !Literals.looksLikeCode(trimmed), !Literals.isGUID(trimmed) else { continue }
             let range = trimmed.startIndex..<trimmed.endIndex
             if !ranges.contains(where: { $0.overlaps(range) }) { ranges.append(range) }
         }
