@@ -74,6 +74,8 @@ let package = Package(
         ], swiftSettings: strict),
         // keyvault: — Azure Key Vault secrets over REST, with challenge auth.
         .target(name: "ClavisKeyVault", dependencies: ["ClavisCore", "ClavisIdentity"], swiftSettings: strict),
+        // Defender XDR API client: incidents, updates, advanced hunting.
+        .target(name: "ClavisDefender", dependencies: ["ClavisCore", "ClavisIdentity"], swiftSettings: strict),
         // The offline stand-in for Entra ID (and later Key Vault and Defender). Imports none of our client modules.
         .target(name: "ClavisEmulator", dependencies: [
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -93,7 +95,7 @@ let package = Package(
         .executableTarget(name: "clavis-bench", dependencies: ["ClavisCore", "ClavisIdentity", "ClavisEmulator"],
                           path: "Benchmarks/Sources/clavis-bench", swiftSettings: strict),
         // The umbrella a user imports: `SecretResolver.standard` wires every scheme.
-        .target(name: "Clavis", dependencies: ["ClavisCore", "ClavisLocal", "ClavisKeyring", "ClavisAge", "ClavisIdentity", "ClavisKeyVault"], swiftSettings: strict),
+        .target(name: "Clavis", dependencies: ["ClavisCore", "ClavisLocal", "ClavisKeyring", "ClavisAge", "ClavisIdentity", "ClavisKeyVault", "ClavisDefender"], swiftSettings: strict),
         // A swift-configuration provider that resolves secret references.
         // (swift-configuration's protocol is compiled with NonisolatedNonsendingByDefault; match it.)
         .target(name: "ClavisConfiguration", dependencies: ["ClavisCore", .product(name: "Configuration", package: "swift-configuration")],
@@ -105,6 +107,7 @@ let package = Package(
                 "Clavis",
                 "ClavisScan",
                 "ClavisEmulator",
+                "ClavisDefender",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -137,6 +140,8 @@ let package = Package(
                                                                .product(name: "NIOSSL", package: "swift-nio-ssl")],
                     swiftSettings: strict),
         .testTarget(name: "ClavisKeyVaultTests", dependencies: ["ClavisKeyVault", "ClavisIdentity", "ClavisEmulator", "ClavisTestSupport"],
+                    swiftSettings: strict),
+        .testTarget(name: "ClavisDefenderTests", dependencies: ["ClavisDefender", "ClavisIdentity", "ClavisEmulator", "ClavisTestSupport"],
                     swiftSettings: strict),
         .testTarget(name: "ClavisCLITests", dependencies: ["ClavisCLI", "ClavisTestSupport"], swiftSettings: strict),
     ]

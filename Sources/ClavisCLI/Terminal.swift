@@ -121,6 +121,13 @@ enum Terminal {
         writeAll(1, Array(data) + [0x0A])
     }
 
+    /// Encodes `value` as one line of JSON (sorted keys) on stdout.
+    static func printJSONLine<Value: Encodable>(_ value: Value) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        writeAll(1, Array(try encoder.encode(value)) + [0x0A])
+    }
+
     static func writeAll<Bytes: Collection>(_ fd: Int32, _ bytes: Bytes) where Bytes.Element == UInt8 {
         let array = Array(bytes)
         array.withUnsafeBytes { writeAll(fd, $0) }

@@ -11,13 +11,29 @@ public struct EmulatorConfig: Codable, Sendable {
     public var refreshIn: Int?
     /// Key vaults, served at `/vaults/NAME`.
     public var vaults: [Vault]?
+    /// The Defender XDR API stand-in.
+    public var defender: Defender?
+
+    /// The Defender side: generated incidents and the rate limit.
+    public struct Defender: Codable, Sendable {
+        /// How many incidents to generate (deterministically).
+        public var incidents: Int
+        /// Calls allowed per minute before 429 (Defender: 50).
+        public var callsPerMinute: Int?
+        /// Creates the Defender side.
+        public init(incidents: Int = 120, callsPerMinute: Int? = nil) {
+            self.incidents = incidents
+            self.callsPerMinute = callsPerMinute
+        }
+    }
 
     /// Creates a config.
-    public init(tenants: [Tenant], tokenLifetime: Int? = nil, refreshIn: Int? = nil, vaults: [Vault]? = nil) {
+    public init(tenants: [Tenant], tokenLifetime: Int? = nil, refreshIn: Int? = nil, vaults: [Vault]? = nil, defender: Defender? = nil) {
         self.tenants = tenants
         self.tokenLifetime = tokenLifetime
         self.refreshIn = refreshIn
         self.vaults = vaults
+        self.defender = defender
     }
 
     /// A key vault.

@@ -14,7 +14,8 @@ public struct DecodedToken: Sendable {
     public enum JSONValue: Sendable, Equatable, Codable {
         case string(String), number(Double), bool(Bool), array([JSONValue]), object([String: JSONValue]), null
 
-        init(_ any: Any) {
+        /// Converts a JSONSerialization value.
+        public init(_ any: Any) {
             switch any {
             case let value as String: self = .string(value)
             case let value as Bool where type(of: any) == type(of: true): self = .bool(value)

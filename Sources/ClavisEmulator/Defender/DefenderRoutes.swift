@@ -1,0 +1,222 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import JWTKit
+import Synchronization
+
+/// The Defender XDR API stand-in: deterministic incidents with alerts and entities, OData
+/// `$filter`/`$orderby`/`$top`/`$skip`, updates, advanced hunting over sample tables with a small
+/// KQL subset, the `roles` claim enforced, and the rate limit.
+final class DefenderRoutes: Sendable {
+    let state: EmulatorState
+    private let incidents: Mutex<[[String: Any]]>
+    private let calls = Mutex<[Date]>([])
+    nonisolated(unsafe) static let iso: ISO8601DateFormatter = {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter
+    }()
+
+    init(state: EmulatorState) {
+        self.state = state
+        incidents = Mutex(Self.generate(count: state.config.defender?.incidents ?? 0))
+    }
+
+    /// Incident `i` is created 37 minutes after incident `i-1`, starting 30 days ago (rounded).
+    static func generate(count: Int) -> [[String: Any]] {
+        let start = (Date().timeIntervalSince1970 / 86400).rounded(.down) * 86400 - 30 * 86400
+        let statuses = ["Active", "InProgress", "Resolved", "Active", "Redirected"]
+        let severities = ["High", "Medium", "Low", "Informational", "Medium"]
+        let titles = ["Suspicious PowerShell command line", "Multi-stage incident involving Initial access", "Ransomware activity",
+                      "Credential access via LSASS", "Phishing email delivered"]
+        return (1...max(count, 1)).prefix(count).map { index in
+            let created = start + Double(index) * 37 * 60
+            let updated = created + Double(index % 5) * 13 * 60
+            return [
+                "incidentId": index, "incidentName": "\(titles[index % titles.count]) on host-\(index % 17)",
+                "createdTime": iso.string(from: Date(timeIntervalSince1970: created)),
+                "lastUpdateTime": iso.string(from: Date(timeIntervalSince1970: updated)),
+                "assignedTo": index % 3 == 0 ? "secops@contoso.com" : NSNull(), "classification": "Unknown", "determination": "NotAvailable",
+                "status": statuses[index % statuses.count], "severity": severities[index % severities.count],
+                "tags": index % 4 == 0 ? ["ransomware"] : [], "comments": [] as [Any],
+                "alerts": [[
+                    "alertId": "da\(String(format: "%016d", index))", "incidentId": index, "serviceSource": "MicrosoftDefenderForEndpoint",
+                    "creationTime": iso.string(from: Date(timeIntervalSince1970: created)), "lastUpdatedTime": iso.string(from: Date(timeIntervalSince1970: updated)),
+                    "title": titles[index % titles.count], "severity": severities[index % severities.count], "status": "New",
+                    "devices": [["mdatpDeviceId": String(format: "%040x", index), "deviceDnsName": "host-\(index % 17).contoso.local", "osPlatform": "Windows11"]],
+                    "entities": [["entityType": "Process", "fileName": "powershell.exe", "processId": 4000 + index],
+                                 ["entityType": "User", "accountName": "user\(index % 9)", "domainName": "CONTOSO"]],
+                ]],
+            ] as [String: Any]
+        }
+    }
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/api/incidents") { request, _ in try await self.guarded(request, role: "Incident.Read.All") { try self.list(request) } }
+        router.get("/api/incidents/:id") { request, context in
+            let id = context.parameters.get("id").flatMap { Int($0) } ?? -1
+            return try await self.guarded(request, role: "Incident.Read.All") { self.one(id) }
+        }
+        router.patch("/api/incidents/:id") { request, context in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            let id = context.parameters.get("id").flatMap { Int($0) } ?? -1
+            return try await self.guarded(request, role: "Incident.ReadWrite.All") { self.update(id, body: Data(buffer: body)) }
+        }
+        router.post("/api/advancedhunting/run") { request, _ in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            return try await self.guarded(request, role: "AdvancedHunting.Read.All") { Hunting.run(Data(buffer: body)) }
+        }
+    }
+
+    static func error(_ status: HTTPResponse.Status, _ code: String, _ message: String, headers: HTTPFields = [:]) -> Response {
+        EntraReply.json(["error": ["code": code, "message": message, "target": UUID().uuidString.lowercased()]], status: status, headers: headers)
+    }
+
+    /// Faults, the rate limit, and the token: issued by this emulator, for the Defender API, with the role.
+    func guarded(_ request: Request, role: String, _ body: () throws -> Response) async throws -> Response {
+        state.count("defender")
+        if let fault = state.takeFault(for: "defender") {
+            var headers: HTTPFields = [:]
+            if let retryAfter = fault.retryAfter { headers[HTTPField.Name("Retry-After")!] = String(retryAfter) }
+            return Self.error(HTTPResponse.Status(code: fault.status ?? 500), "TooManyRequests", "Injected fault", headers: headers)
+        }
+        if let limit = state.config.defender?.callsPerMinute {
+            let now = Date()
+            let allowed = calls.withLock { calls -> Bool in
+                calls.removeAll { now.timeIntervalSince($0) >= 60 }
+                guard calls.count < limit else { return false }
+                calls.append(now)
+                return true
+            }
+            if !allowed {
+                let reset = calls.withLock { $0.first.map { Int(60 - now.timeIntervalSince($0)) + 1 } ?? 60 }
+                var headers: HTTPFields = [:]
+                headers[HTTPField.Name("Retry-After")!] = String(reset)
+                return Self.error(.tooManyRequests, "TooManyRequests", "API calls quota exceeded! Maximum allowed \(limit) per minute. Try again in \(reset) seconds.", headers: headers)
+            }
+        }
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
+              let claims = try? await state.keys.verify(String(header.dropFirst(7)), as: AppTokenClaims.self),
+              claims.exp > Int(Date().timeIntervalSince1970),
+              claims.aud.trimmingCharacters(in: ["/"]) == "https://api.security.microsoft.com" else {
+            return Self.error(.unauthorized, "Unauthorized", "Authorization has been denied for this request.")
+        }
+        let roles = claims.roles ?? []
+        let satisfied = roles.contains(role) || (role == "Incident.Read.All" && roles.contains("Incident.ReadWrite.All"))
+        guard satisfied else {
+            return Self.error(.forbidden, "Forbidden", "The application does not have any of the required application permissions (\(role)) to access the resource.")
+        }
+        return try body()
+    }
+
+    func list(_ request: Request) throws -> Response {
+        let query = request.uri.queryParameters
+        let top = Int(query.get("$top") ?? "") ?? 100
+        guard (1...100).contains(top) else { return Self.error(.badRequest, "BadRequest", "$top must be between 1 and 100") }
+        let skip = max(Int(query.get("$skip") ?? "") ?? 0, 0)
+        var items = (try? JSONSerialization.jsonObject(with: incidents.withLock { list in
+            (try? JSONSerialization.data(withJSONObject: list)) ?? Data("[]".utf8)
+        })) as? [[String: Any]] ?? []
+        if let filter = query.get("$filter").map({ String($0) }) {
+            guard let predicate = ODataFilter(filter) else {
+                return Self.error(.badRequest, "BadRequest", "Invalid filter clause: only status, assignedTo (eq), lastUpdateTime and createdTime (eq, ge, gt, le, lt) joined by 'and' are supported")
+            }
+            items = items.filter(predicate.matches)
+        }
+        let order = (query.get("$orderby").map({ String($0) }) ?? "createdTime desc").split(separator: " ")
+        let field = String(order.first ?? "createdTime"), descending = order.count > 1 && order[1].lowercased() == "desc"
+        guard ["createdTime", "lastUpdateTime", "incidentId"].contains(field) else {
+            return Self.error(.badRequest, "BadRequest", "Invalid $orderby field \(field)")
+        }
+        items.sort { a, b in
+            let x = "\(a[field] ?? "")", y = "\(b[field] ?? "")"
+            if field == "incidentId" { return descending ? (a["incidentId"] as? Int ?? 0) > (b["incidentId"] as? Int ?? 0) : (a["incidentId"] as? Int ?? 0) < (b["incidentId"] as? Int ?? 0) }
+            return x == y ? (a["incidentId"] as? Int ?? 0) < (b["incidentId"] as? Int ?? 0) : (descending ? x > y : x < y)
+        }
+        let page = Array(items.dropFirst(skip).prefix(top))
+        return EntraReply.json(["@odata.context": "https://api.security.microsoft.com/api/$metadata#Incidents", "value": page])
+    }
+
+    func one(_ id: Int) -> Response {
+        guard let data = incidents.withLock({ list -> Data? in
+            guard let incident = list.first(where: { $0["incidentId"] as? Int == id }) else { return nil }
+            return try? JSONSerialization.data(withJSONObject: incident, options: [.sortedKeys, .withoutEscapingSlashes])
+        }) else {
+            return Self.error(.notFound, "NotFound", "Incident \(id) was not found")
+        }
+        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    func update(_ id: Int, body: Data) -> Response {
+        guard let changes = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else {
+            return Self.error(.badRequest, "BadRequest", "The body is not a JSON object")
+        }
+        let allowed: Set<String> = ["status", "assignedTo", "classification", "determination", "tags", "comment"]
+        if let unknown = changes.keys.first(where: { !allowed.contains($0) }) {
+            return Self.error(.badRequest, "BadRequest", "Property \(unknown) cannot be updated")
+        }
+        if let status = changes["status"] as? String, !["Active", "InProgress", "Resolved", "Redirected"].contains(status) {
+            return Self.error(.badRequest, "BadRequest", "Invalid status \(status)")
+        }
+        if let classification = changes["classification"] as? String,
+           !["Unknown", "TruePositive", "InformationalExpectedActivity", "FalsePositive"].contains(classification) {
+            return Self.error(.badRequest, "BadRequest", "Invalid classification \(classification)")
+        }
+        let updated = incidents.withLock { list -> Data? in
+            // Decoded again inside the lock, so no value crosses into the shared state from outside.
+            let changes = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:]
+            guard let index = list.firstIndex(where: { $0["incidentId"] as? Int == id }) else { return nil }
+            for (key, value) in changes where key != "comment" { list[index][key] = value }
+            if let comment = changes["comment"] as? String {
+                var comments = list[index]["comments"] as? [Any] ?? []
+                comments.append(["comment": comment, "createdBy": "API-App", "createdTime": Self.iso.string(from: Date())])
+                list[index]["comments"] = comments
+            }
+            list[index]["lastUpdateTime"] = Self.iso.string(from: Date())
+            return try? JSONSerialization.data(withJSONObject: list[index], options: [.sortedKeys, .withoutEscapingSlashes])
+        }
+        guard let updated else { return Self.error(.notFound, "NotFound", "Incident \(id) was not found") }
+        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: updated)))
+    }
+}
+
+/// `status eq 'Active' and lastUpdateTime ge 2026-11-01T00:00:00Z`.
+struct ODataFilter {
+    struct Clause { var field: String; var op: String; var value: String }
+    var clauses: [Clause]
+
+    init?(_ text: String) {
+        var clauses: [Clause] = []
+        for part in text.components(separatedBy: " and ") {
+            let words = part.trimmingCharacters(in: .whitespaces).split(separator: " ", maxSplits: 2).map(String.init)
+            guard words.count == 3 else { return nil }
+            let field = words[0], op = words[1].lowercased()
+            var value = words[2]
+            if value.hasPrefix("'"), value.hasSuffix("'"), value.count >= 2 { value = String(value.dropFirst().dropLast()) }
+            switch field {
+            case "status", "assignedTo": guard op == "eq" else { return nil }
+            case "lastUpdateTime", "createdTime": guard ["eq", "ge", "gt", "le", "lt"].contains(op) else { return nil }
+            default: return nil
+            }
+            clauses.append(Clause(field: field, op: op, value: value))
+        }
+        self.clauses = clauses
+    }
+
+    func matches(_ incident: [String: Any]) -> Bool {
+        clauses.allSatisfy { clause in
+            let actual = incident[clause.field] as? String ?? ""
+            if clause.field.hasSuffix("Time") {
+                guard let a = DefenderRoutes.iso.date(from: actual), let b = DefenderRoutes.iso.date(from: clause.value) ?? ISO8601DateFormatter().date(from: clause.value) else { return false }
+                switch clause.op {
+                case "eq": return a == b
+                case "ge": return a >= b
+                case "gt": return a > b
+                case "le": return a <= b
+                default: return a < b
+                }
+            }
+            return actual == clause.value
+        }
+    }
+}
