@@ -13,7 +13,7 @@ func expectAgeError(_ kind: AgeError.Kind, containing text: String? = nil,
 
 @Suite struct AgeRoundTripTests {
     @Test(arguments: [0, 1, 65_535, 65_536, 65_537, 200_000], [false, true])
-    func roundTrips(size: Int, armor: Bool) throws {
+    func roundTrips(size: Int, armor: Bool) async throws {
         let identity = try X25519Identity.generate()
         let plaintext = randomBytes(size)
         let sealed = try Age.encrypt(plaintext, to: [.x25519(identity.recipient)], armor: armor)
@@ -21,7 +21,7 @@ func expectAgeError(_ kind: AgeError.Kind, containing text: String? = nil,
         #expect(try Age.decrypt(sealed, identities: [.x25519(identity)]).revealedBytes() == plaintext)
     }
 
-    @Test func everyRecipientCanOpen() throws {
+    @Test func everyRecipientCanOpen() async throws {
         let identities = try (0..<3).map { _ in try X25519Identity.generate() }
         let sealed = try Age.encrypt(Array("to all".utf8), to: identities.map { .x25519($0.recipient) })
         for identity in identities {
@@ -29,7 +29,7 @@ func expectAgeError(_ kind: AgeError.Kind, containing text: String? = nil,
         }
     }
 
-    @Test func passphraseRoundTripAndRules() throws {
+    @Test func passphraseRoundTripAndRules() async throws {
         let sealed = try Age.encrypt(Array("pw".utf8), to: [.scrypt(ScryptRecipient(passphrase: Secret("correct"), workFactor: 10))])
         #expect(try Age.decrypt(sealed, identities: [.scrypt(ScryptIdentity(passphrase: Secret("correct")))]).revealedString() == "pw")
         expectAgeError(.noMatchingIdentity, containing: "incorrect passphrase") {
@@ -57,11 +57,11 @@ func expectAgeError(_ kind: AgeError.Kind, containing text: String? = nil,
     var headerEnd: Int { (sealed.firstRange(of: Array("\n---".utf8))?.upperBound ?? 0) + 44 + 1 }
     func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
 
-    @Test func wrongIdentityIsNoMatchingIdentity() throws {
+    @Test func wrongIdentityIsNoMatchingIdentity() async throws {
         expectAgeError(.noMatchingIdentity) { _ = try Age.decrypt(sealed, identities: [.x25519(try X25519Identity.generate())]) }
     }
 
-    @Test func malformedHeaders() throws {
+    @Test func malformedHeaders() async throws {
         let header = text(Array(sealed[..<headerEnd]))
         let payload = Array(sealed[headerEnd...])
         expectAgeError(.header, containing: "not an age file") { try open(Array("hello\n".utf8)) }
@@ -80,7 +80,7 @@ func expectAgeError(_ kind: AgeError.Kind, containing text: String? = nil,
         }
     }
 
-    @Test func alteredHeaderFailsTheMAC() throws {
+    @Test func alteredHeaderFailsTheMAC() async throws {
         // An unknown stanza is ignored by the identity, so the MAC is what catches the change.
         let header = text(Array(sealed[..<headerEnd]))
         let altered = header.replacingOccurrences(of: "\n---", with: "\n-> unknown-type arg\n\n---")
@@ -90,7 +90,7 @@ func expectAgeError(_ kind: AgeError.Kind, containing text: String? = nil,
         expectAgeError(.headerMAC) { try open(flipped) }
     }
 
-    @Test func payloadTamperingTruncationReorderingAndTrailingData() throws {
+    @Test func payloadTamperingTruncationReorderingAndTrailingData() async throws {
         expectAgeError(.payload, containing: "truncated") { try open(Array(sealed.dropLast(10))) }
         expectAgeError(.payload, containing: "no payload") { try open(Array(sealed[..<headerEnd])) }
         expectAgeError(.payload, containing: "nonce is incomplete") { try open(Array(sealed[..<(headerEnd + 8)])) }
@@ -111,7 +111,7 @@ func expectAgeError(_ kind: AgeError.Kind, containing text: String? = nil,
         expectAgeError(.payload, containing: "the last chunk (3) failed") { try open(lastFlipped) }
     }
 
-    @Test func malformedArmor() throws {
+    @Test func malformedArmor() async throws {
         let armored = text(try Age.encrypt([1, 2, 3], to: [.x25519(identity.recipient)], armor: true))
         #expect(try Age.decrypt(Array(("  \n" + armored + "\n\n").utf8), identities: [.x25519(identity)]).revealedBytes() == [1, 2, 3])
         expectAgeError(.armor, containing: "END") { try open(Array(armored.replacingOccurrences(of: "-----END AGE ENCRYPTED FILE-----", with: "").utf8)) }
@@ -123,7 +123,7 @@ func expectAgeError(_ kind: AgeError.Kind, containing text: String? = nil,
         expectAgeError(.armor) { try open(Array((armored + "trailing garbage\n").utf8)) }
     }
 
-    @Test func hostileScryptWorkFactorFailsFast() throws {
+    @Test func hostileScryptWorkFactorFailsFast() async throws {
         func scryptFile(_ factor: String, extraStanza: Bool = false) -> [UInt8] {
             var header = "age-encryption.org/v1\n"
             if extraStanza { header += "-> X25519 \(Base64.encode(randomBytes(32)))\n\(Base64.encode(randomBytes(32)))\n" }
@@ -147,37 +147,37 @@ func expectAgeError(_ kind: AgeError.Kind, containing text: String? = nil,
 /// Interoperability with the stock `age` CLI (Debian's age 1.1.1) and pyrage, in both directions.
 @Suite struct AgeInteropTests {
     @Test(arguments: [false, true])
-    func ageCLIReadsClavisFiles(armor: Bool) throws {
+    func ageCLIReadsClavisFiles(armor: Bool) async throws {
         let directory = try TemporaryDirectory()
         let identity = try X25519Identity.generate()
         try directory.write("key.txt", identity.encoded().revealedString() ?? "")
         let plaintext = randomBytes(150_000)
         try directory.write("file.age", Data(try Age.encrypt(plaintext, to: [.x25519(identity.recipient)], armor: armor)))
-        let result = try Command.run("age", ["-d", "-i", directory.file("key.txt"), directory.file("file.age")])
+        let result = try await Command.run("age", ["-d", "-i", directory.file("key.txt"), directory.file("file.age")])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(Array(result.stdout) == plaintext)
     }
 
     @Test(arguments: [false, true])
-    func clavisReadsAgeCLIFiles(armor: Bool) throws {
+    func clavisReadsAgeCLIFiles(armor: Bool) async throws {
         let directory = try TemporaryDirectory()
-        let keygen = try Command.run("age-keygen", ["-o", directory.file("key.txt")])
+        let keygen = try await Command.run("age-keygen", ["-o", directory.file("key.txt")])
         #expect(keygen.status == 0)
-        let recipient = try Command.run("age-keygen", ["-y", directory.file("key.txt")]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let recipient = try await Command.run("age-keygen", ["-y", directory.file("key.txt")]).output.trimmingCharacters(in: .whitespacesAndNewlines)
         let plaintext = randomBytes(100_000)
         try directory.write("plain", Data(plaintext))
-        let encrypt = try Command.run("age", (armor ? ["-a"] : []) + ["-r", recipient, "-o", directory.file("file.age"), directory.file("plain")])
+        let encrypt = try await Command.run("age", (armor ? ["-a"] : []) + ["-r", recipient, "-o", directory.file("file.age"), directory.file("plain")])
         #expect(encrypt.status == 0, "\(encrypt.stderr)")
-        let decrypt = try Command.clavis(["age", "decrypt", "-i", directory.file("key.txt"), directory.file("file.age")])
+        let decrypt = try await Command.clavis(["age", "decrypt", "-i", directory.file("key.txt"), directory.file("file.age")])
         #expect(decrypt.status == 0, "\(decrypt.stderr)")
         #expect(Array(decrypt.stdout) == plaintext)
     }
 
-    @Test func pyragePassphraseBothWays() throws {
+    @Test func pyragePassphraseBothWays() async throws {
         let directory = try TemporaryDirectory()
         try directory.write("pw", "correct horse\n")
         try directory.write("plain", "from clavis")
-        let encrypt = try Command.clavis(["age", "encrypt", "--passphrase-file", directory.file("pw"), "--work-factor", "12",
+        let encrypt = try await Command.clavis(["age", "encrypt", "--passphrase-file", directory.file("pw"), "--work-factor", "12",
                                           "-o", directory.file("c.age"), directory.file("plain")])
         #expect(encrypt.status == 0, "\(encrypt.stderr)")
         let script = """
@@ -186,15 +186,15 @@ func expectAgeError(_ kind: AgeError.Kind, containing text: String? = nil,
             sys.stdout.write(pyrage.passphrase.decrypt(open(d + '/c.age', 'rb').read(), 'correct horse').decode())
             open(d + '/p.age', 'wb').write(pyrage.passphrase.encrypt(b'from pyrage', 'correct horse'))
             """
-        let python = try Command.run("python3", ["-c", script, directory.path])
+        let python = try await Command.run("python3", ["-c", script, directory.path])
         #expect(python.status == 0, "\(python.stderr)")
         #expect(python.output == "from clavis")
-        let decrypt = try Command.clavis(["age", "decrypt", "--passphrase-file", directory.file("pw"), directory.file("p.age")])
+        let decrypt = try await Command.clavis(["age", "decrypt", "--passphrase-file", directory.file("pw"), directory.file("p.age")])
         #expect(decrypt.status == 0, "\(decrypt.stderr)")
         #expect(decrypt.output == "from pyrage")
     }
 
-    @Test func eachFailureHasItsOwnErrorLine() throws {
+    @Test func eachFailureHasItsOwnErrorLine() async throws {
         let directory = try TemporaryDirectory()
         let identity = try X25519Identity.generate()
         try directory.write("key.txt", identity.encoded().revealedString() ?? "")
@@ -216,7 +216,7 @@ func expectAgeError(_ kind: AgeError.Kind, containing text: String? = nil,
         ]
         var lines = Set<String>()
         for (arguments, prefix) in cases {
-            let result = try Command.clavis(["age", "decrypt", "-o", directory.file("out")] + arguments)
+            let result = try await Command.clavis(["age", "decrypt", "-o", directory.file("out")] + arguments)
             #expect(result.status == 1)
             #expect(result.stderr.hasPrefix(prefix), "\(result.stderr)")
             #expect(result.stderr.split(separator: "\n").count == 1)
@@ -227,16 +227,16 @@ func expectAgeError(_ kind: AgeError.Kind, containing text: String? = nil,
         #expect(lines.count == cases.count)
     }
 
-    @Test func keygenWritesAPrivateIdentityLikeAgeKeygen() throws {
+    @Test func keygenWritesAPrivateIdentityLikeAgeKeygen() async throws {
         let directory = try TemporaryDirectory()
-        let result = try Command.clavis(["keygen", "-o", directory.file("key.txt")])
+        let result = try await Command.clavis(["keygen", "-o", directory.file("key.txt")])
         #expect(result.status == 0)
         #expect(result.stderr.hasPrefix("Public key: age1"))
         let attributes = try FileManager.default.attributesOfItem(atPath: directory.file("key.txt"))
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
-        let agePublic = try Command.run("age-keygen", ["-y", directory.file("key.txt")])
+        let agePublic = try await Command.run("age-keygen", ["-y", directory.file("key.txt")])
         #expect(result.stderr == "Public key: \(agePublic.output)")
-        let again = try Command.clavis(["keygen", "-o", directory.file("key.txt")])
+        let again = try await Command.clavis(["keygen", "-o", directory.file("key.txt")])
         #expect(again.status != 0)
     }
 }

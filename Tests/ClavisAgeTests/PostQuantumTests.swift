@@ -11,7 +11,7 @@ enum SpecExample {
 }
 
 @Suite struct PostQuantumTests {
-    @Test func specExampleIdentityGivesTheSpecRecipientByteForByte() throws {
+    @Test func specExampleIdentityGivesTheSpecRecipientByteForByte() async throws {
         let identity = try PQIdentity(parsing: SpecExample.identity)
         #expect(identity.recipient.description == SpecExample.recipient)
         #expect(identity.recipient.publicKey.count == 1216)
@@ -21,7 +21,7 @@ enum SpecExample {
     }
 
     @Test(arguments: [false, true])
-    func roundTripsWithSeveralPQRecipients(armor: Bool) throws {
+    func roundTripsWithSeveralPQRecipients(armor: Bool) async throws {
         let identities = try (0..<3).map { _ in try PQIdentity.generate() }
         let plaintext = randomBytes(70_000)
         let sealed = try Age.encrypt(plaintext, to: identities.map { .mlkem768x25519($0.recipient) }, armor: armor)
@@ -32,7 +32,7 @@ enum SpecExample {
         expectAgeError(.noMatchingIdentity) { _ = try Age.decrypt(sealed, identities: [.mlkem768x25519(try PQIdentity.generate())]) }
     }
 
-    @Test func mixingWithX25519IsRefused() throws {
+    @Test func mixingWithX25519IsRefused() async throws {
         expectAgeError(.invalidRecipients, containing: "cannot be mixed") {
             _ = try Age.encrypt([1], to: [.mlkem768x25519(try PQIdentity.generate().recipient), .x25519(try X25519Identity.generate().recipient)])
         }
@@ -45,7 +45,7 @@ enum SpecExample {
         return file
     }
 
-    @Test func unknownStanzasAreIgnoredAndEveryMustIsEnforced() throws {
+    @Test func unknownStanzasAreIgnoredAndEveryMustIsEnforced() async throws {
         let identity = try PQIdentity.generate()
         let fileKey = try Gcrypt.randomKey(16)
         let good = try identity.recipient.wrap(fileKey)
@@ -74,21 +74,21 @@ enum SpecExample {
         expectAgeError(.noMatchingIdentity) { try open([tampered]) }
     }
 
-    @Test func cliKeygenEncryptDecryptAndEachMustHasItsOwnErrorLine() throws {
+    @Test func cliKeygenEncryptDecryptAndEachMustHasItsOwnErrorLine() async throws {
         let directory = try TemporaryDirectory()
-        let keygen = try Command.clavis(["keygen", "--pq", "-o", directory.file("pq.txt")])
+        let keygen = try await Command.clavis(["keygen", "--pq", "-o", directory.file("pq.txt")])
         #expect(keygen.status == 0)
         #expect(keygen.stderr.hasPrefix("Public key: age1pq1"))
         #expect((try FileManager.default.attributesOfItem(atPath: directory.file("pq.txt"))[.posixPermissions] as? Int) == 0o600)
-        let recipient = try Command.clavis(["keygen", "-y", directory.file("pq.txt")]).output.trimmingCharacters(in: .newlines)
+        let recipient = try await Command.clavis(["keygen", "-y", directory.file("pq.txt")]).output.trimmingCharacters(in: .newlines)
         #expect(keygen.stderr == "Public key: \(recipient)\n")
         try directory.write("spec.txt", SpecExample.identity + "\n")
-        #expect(try Command.clavis(["keygen", "-y", directory.file("spec.txt")]).output == SpecExample.recipient + "\n")
+        #expect(try await Command.clavis(["keygen", "-y", directory.file("spec.txt")]).output == SpecExample.recipient + "\n")
         try directory.write("plain", "post-quantum")
         for armor in [[], ["-a"]] {
-            let encrypt = try Command.clavis(["age", "encrypt", "-r", recipient, "-o", directory.file("f.age")] + armor + [directory.file("plain")])
+            let encrypt = try await Command.clavis(["age", "encrypt", "-r", recipient, "-o", directory.file("f.age")] + armor + [directory.file("plain")])
             #expect(encrypt.status == 0, "\(encrypt.stderr)")
-            #expect(try Command.clavis(["age", "decrypt", "-i", directory.file("pq.txt"), directory.file("f.age")]).output == "post-quantum")
+            #expect(try await Command.clavis(["age", "decrypt", "-i", directory.file("pq.txt"), directory.file("f.age")]).output == "post-quantum")
         }
         let identity = try AgeIdentity.parseIdentityFile(Secret(contentsOf: directory.file("pq.txt")), path: "pq.txt")
         guard case .mlkem768x25519(let pq) = identity[0] else { Issue.record("not a PQ identity"); return }
@@ -104,7 +104,7 @@ enum SpecExample {
         var lines = Set<String>()
         for (name, stanza) in variants {
             try directory.write("\(name).age", Data(try craft([stanza], fileKey: fileKey)))
-            let result = try Command.clavis(["age", "decrypt", "-i", directory.file("pq.txt"), directory.file("\(name).age")])
+            let result = try await Command.clavis(["age", "decrypt", "-i", directory.file("pq.txt"), directory.file("\(name).age")])
             #expect(result.status == 1)
             #expect(result.stderr.hasPrefix("error: "), "\(result.stderr)")
             lines.insert(result.stderr)
@@ -112,7 +112,7 @@ enum SpecExample {
         #expect(lines.count == 5, "\(lines)")
     }
 
-    @Test func storeWithPQRecipientsAndRotationFromClassical() throws {
+    @Test func storeWithPQRecipientsAndRotationFromClassical() async throws {
         let fixture = try StoreFixture()
         try fixture.store.store(Secret("classical"), named: "a")
         #expect(try !fixture.store.info().isPostQuantum)
@@ -132,7 +132,7 @@ enum SpecExample {
         try byPQ.removeRecipients([.mlkem768x25519(pq2.recipient)])
         #expect(try byPQ.secret(named: "b").revealedString() == "quantum-safe")
         expectClavisError(.wrongKey) { _ = try fixture.store.names() }
-        let info = try Command.clavis(["store", "info", "age:\(fixture.path)"])
+        let info = try await Command.clavis(["store", "info", "age:\(fixture.path)"])
         #expect(info.output.contains("post-quantum: yes"))
     }
 }

@@ -29,7 +29,7 @@ func expectClavisError(_ code: ClavisError.Code, containing text: String? = nil,
 }
 
 @Suite struct AgeStoreTests {
-    @Test func storeReadListDeleteAndTheStockToolReadsIt() throws {
+    @Test func storeReadListDeleteAndTheStockToolReadsIt() async throws {
         let fixture = try StoreFixture()
         try fixture.store.store(Secret("first"), named: "app-secret")
         try fixture.store.store(Secret("line1\nline2 ✓"), named: "other")
@@ -40,7 +40,7 @@ func expectClavisError(_ code: ClavisError.Code, containing text: String? = nil,
         #expect(try fixture.store.names() == ["app-secret", "binary", "other"])
         let attributes = try FileManager.default.attributesOfItem(atPath: fixture.path)
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
-        let age = try Command.run("age", ["-d", "-i", fixture.key, fixture.path])
+        let age = try await Command.run("age", ["-d", "-i", fixture.key, fixture.path])
         #expect(age.status == 0, "\(age.stderr)")
         let json = try JSONSerialization.jsonObject(with: age.stdout) as? [String: Any]
         #expect(json?["format"] as? String == "clavis-store/v1")
@@ -51,7 +51,7 @@ func expectClavisError(_ code: ClavisError.Code, containing text: String? = nil,
         expectClavisError(.notFound) { try fixture.store.delete(named: "other") }
     }
 
-    @Test func refusesStoresOthersCanReadOrThatOthersOwn() throws {
+    @Test func refusesStoresOthersCanReadOrThatOthersOwn() async throws {
         let fixture = try StoreFixture()
         chmod(fixture.path, 0o644)
         expectClavisError(.permissionDenied, containing: "chmod 600") { _ = try fixture.store.names() }
@@ -67,7 +67,7 @@ func expectClavisError(_ code: ClavisError.Code, containing text: String? = nil,
         #expect(try fixture.store.names() == [])
     }
 
-    @Test func wrongKeyCorruptAndTruncatedStoresAreNeverOverwritten() throws {
+    @Test func wrongKeyCorruptAndTruncatedStoresAreNeverOverwritten() async throws {
         let fixture = try StoreFixture()
         try fixture.store.store(Secret("keep"), named: "a")
         let other = try X25519Identity.generate()
@@ -83,7 +83,7 @@ func expectClavisError(_ code: ClavisError.Code, containing text: String? = nil,
         }
     }
 
-    @Test func passphraseStoreRoundTripsAndPyrageReadsIt() throws {
+    @Test func passphraseStoreRoundTripsAndPyrageReadsIt() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("p.age")
         try directory.write("pw", "s3cret pass\n")
@@ -92,7 +92,7 @@ func expectClavisError(_ code: ClavisError.Code, containing text: String? = nil,
         try store.store(Secret("v"), named: "k")
         #expect(try store.secret(named: "k").revealedString() == "v")
         #expect(try store.info().isPassphraseProtected)
-        let python = try Command.run("python3", ["-c", "import pyrage,sys; sys.stdout.write(pyrage.passphrase.decrypt(open(sys.argv[1],'rb').read(), 's3cret pass').decode())", path])
+        let python = try await Command.run("python3", ["-c", "import pyrage,sys; sys.stdout.write(pyrage.passphrase.decrypt(open(sys.argv[1],'rb').read(), 's3cret pass').decode())", path])
         #expect(python.status == 0, "\(python.stderr)")
         #expect(python.output.contains(#""value" : "v""#))
         let wrong = AgeStore(path: path, unlock: AgeUnlock(passphrase: { Secret("nope") }, useEnvironment: false))
@@ -101,7 +101,7 @@ func expectClavisError(_ code: ClavisError.Code, containing text: String? = nil,
         expectClavisError(.locked, containing: "passphrase") { _ = try none.names() }
     }
 
-    @Test func recipientsAndRekey() throws {
+    @Test func recipientsAndRekey() async throws {
         let fixture = try StoreFixture()
         try fixture.store.store(Secret("kept"), named: "a")
         let second = try X25519Identity.generate()
@@ -132,11 +132,11 @@ func expectClavisError(_ code: ClavisError.Code, containing text: String? = nil,
         // A systemd credential named clavis-age-identity unlocks it.
         let credentials = try TemporaryDirectory()
         try credentials.write("clavis-age-identity", fixture.identity.encoded().revealedString() ?? "", mode: 0o400)
-        let viaCredential = try Command.clavis(["secret", "get", "age:\(fixture.path)#app"],
+        let viaCredential = try await Command.clavis(["secret", "get", "age:\(fixture.path)#app"],
                                                environment: ["CREDENTIALS_DIRECTORY": credentials.path], removing: ["CLAVIS_AGE_IDENTITY_FILE"])
         #expect(viaCredential.status == 0, "\(viaCredential.stderr)")
         #expect(viaCredential.output == "via-source\n")
-        let viaEnvironment = try Command.clavis(["secret", "get", "age:\(fixture.path)#b"], environment: ["CLAVIS_AGE_IDENTITY_FILE": fixture.key])
+        let viaEnvironment = try await Command.clavis(["secret", "get", "age:\(fixture.path)#b"], environment: ["CLAVIS_AGE_IDENTITY_FILE": fixture.key])
         #expect(viaEnvironment.output == "new\n")
         for bad in ["age:relative.age#x", "age:\(fixture.path)?x=1#a"] {
             do {
@@ -149,7 +149,7 @@ func expectClavisError(_ code: ClavisError.Code, containing text: String? = nil,
 
 /// Crash safety and concurrency, with real processes.
 @Suite struct AgeStoreDurabilityTests {
-    @Test func twoConcurrentWritersLoseNoUpdate() throws {
+    @Test func twoConcurrentWritersLoseNoUpdate() async throws {
         let fixture = try StoreFixture()
         let script = try fixture.directory.write("writer.sh", """
             for i in $(seq 1 15); do
@@ -158,7 +158,7 @@ func expectClavisError(_ code: ClavisError.Code, containing text: String? = nil,
             """, mode: 0o700)
         let environment = ["CLAVIS": Command.clavis, "STORE": fixture.path, "KEY": fixture.key, "ERRORS": fixture.directory.file("errors"),
                            "SCRIPT": script]
-        let both = try Command.run("bash", ["-c", #"bash "$SCRIPT" a & first=$!; bash "$SCRIPT" b & second=$!; wait $first && wait $second"#],
+        let both = try await Command.run("bash", ["-c", #"bash "$SCRIPT" a & first=$!; bash "$SCRIPT" b & second=$!; wait $first && wait $second"#],
                                    environment: environment, timeout: .seconds(120))
         #expect(both.status == 0, "\((try? String(contentsOfFile: fixture.directory.file("errors"), encoding: .utf8)) ?? "")")
         let names = try fixture.store.names()
@@ -166,7 +166,7 @@ func expectClavisError(_ code: ClavisError.Code, containing text: String? = nil,
         #expect(try fixture.store.secret(named: "b-15").revealedString() == "v15")
     }
 
-    @Test func killedWritersLeaveTheOldOrTheNewStore() throws {
+    @Test func killedWritersLeaveTheOldOrTheNewStore() async throws {
         let fixture = try StoreFixture()
         try fixture.store.store(Secret("0"), named: "counter")
         var written = Set(["0"])
@@ -175,7 +175,7 @@ func expectClavisError(_ code: ClavisError.Code, containing text: String? = nil,
             written.insert(value)
             // Kill the writer at a random point of its update (after 1–60 ms).
             let delay = Double.random(in: 0.001...0.06)
-            let result = try Command.run("bash", ["-c", """
+            let result = try await Command.run("bash", ["-c", """
                 printf '%s' "$VALUE" | "$CLAVIS" secret set "age:$STORE#counter" --identity "$KEY" 2>/dev/null &
                 pid=$!; sleep \(delay); kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null; true
                 """], environment: ["CLAVIS": Command.clavis, "STORE": fixture.path, "KEY": fixture.key, "VALUE": value])

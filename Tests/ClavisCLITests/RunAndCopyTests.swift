@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 @Suite struct RunCommandTests {
-    @Test func childSeesResolvedValuesFromEveryKindOfBinding() throws {
+    @Test func childSeesResolvedValuesFromEveryKindOfBinding() async throws {
         let directory = try TemporaryDirectory()
         try directory.write("app", "from-credential\n")
         try directory.write("refs.env", """
@@ -12,7 +12,7 @@ import Testing
             QUOTED='env:CLAVIS_SRC'
 
             """)
-        let result = try Command.clavis(
+        let result = try await Command.clavis(
             ["run", "--env", "FROM_FLAG=env:CLAVIS_SRC", "--env-file", directory.file("refs.env"), "--",
              "sh", "-c", #"printf '%s|%s|%s|%s' "$FROM_FLAG" "$FROM_FILE" "$QUOTED" "$INHERITED""#],
             environment: ["CLAVIS_SRC": "from-env", "CREDENTIALS_DIRECTORY": directory.path, "INHERITED": "clavis:env:CLAVIS_SRC"])
@@ -20,10 +20,10 @@ import Testing
         #expect(result.output == "from-env|from-credential|from-env|from-env")
     }
 
-    @Test func aFailingReferenceStartsNoChild() throws {
+    @Test func aFailingReferenceStartsNoChild() async throws {
         let directory = try TemporaryDirectory()
         let marker = directory.file("child-ran")
-        let result = try Command.clavis(["run", "--env", "A=env:CLAVIS_MISSING_1", "--env", "B=env:CLAVIS_SRC", "--env", "C=keyring:svc/u%zz",
+        let result = try await Command.clavis(["run", "--env", "A=env:CLAVIS_MISSING_1", "--env", "B=env:CLAVIS_SRC", "--env", "C=keyring:svc/u%zz",
                                          "--", "touch", marker], environment: ["CLAVIS_SRC": "ok"], removing: ["CLAVIS_MISSING_1"])
         #expect(result.status == 1)
         let lines = result.stderr.split(separator: "\n")
@@ -33,12 +33,12 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: marker))
     }
 
-    @Test func exitStatusPassesThrough() throws {
-        #expect(try Command.clavis(["run", "--", "sh", "-c", "exit 7"]).status == 7)
-        #expect(try Command.clavis(["run", "--", "clavis-no-such-program"]).status == 127)
+    @Test func exitStatusPassesThrough() async throws {
+        #expect(try await Command.clavis(["run", "--", "sh", "-c", "exit 7"]).status == 7)
+        #expect(try await Command.clavis(["run", "--", "clavis-no-such-program"]).status == 127)
     }
 
-    @Test func afterExecClavisIsTheProgram() throws {
+    @Test func afterExecClavisIsTheProgram() async throws {
         // The program reports its own pid and waits for SIGTERM; the test signals the pid it
         // started (clavis's) and sees the program's trap run.
         let directory = try TemporaryDirectory()
@@ -50,7 +50,7 @@ import Testing
             echo "started=$started reported=$(cat "$PID_FILE")"
             kill -TERM $started; wait $started; echo "status=$?"
             """
-        let result = try Command.run("bash", ["-c", runner],
+        let result = try await Command.run("bash", ["-c", runner],
                                      environment: ["CLAVIS": Command.clavis, "SCRIPT": script, "PID_FILE": pidFile], timeout: .seconds(30))
         let output = result.output
         let started = output.firstMatch(of: /started=(\d+)/)?.1, reported = output.firstMatch(of: /reported=(\d+)/)?.1
@@ -59,11 +59,11 @@ import Testing
         #expect(output.contains("status=42"))
     }
 
-    @Test func theSecretIsNeitherOnTheCommandLineNorInFiles() throws {
+    @Test func theSecretIsNeitherOnTheCommandLineNorInFiles() async throws {
         let directory = try TemporaryDirectory()
         let canary = "canary-\(UUID().uuidString)"
         let script = #"cat /proc/$$/cmdline | tr '\0' ' ' > "$OUT/cmdline"; printf '%s' "$SECRET" | wc -c > "$OUT/length""#
-        let result = try Command.clavis(["run", "--env", "SECRET=env:CLAVIS_CANARY", "--", "sh", "-c", script],
+        let result = try await Command.clavis(["run", "--env", "SECRET=env:CLAVIS_CANARY", "--", "sh", "-c", script],
                                         environment: ["CLAVIS_CANARY": canary, "OUT": directory.path, "TMPDIR": directory.path])
         #expect(result.status == 0, "\(result.stderr)")
         let cmdline = try String(contentsOfFile: directory.file("cmdline"), encoding: .utf8)
@@ -76,8 +76,8 @@ import Testing
         #expect(!result.output.contains(canary) && !result.stderr.contains(canary))
     }
 
-    @Test func noInheritKeepsOnlyTheNamedVariables() throws {
-        let result = try Command.clavis(["run", "--no-inherit", "--env", "ONLY=env:CLAVIS_SRC", "--", "env"],
+    @Test func noInheritKeepsOnlyTheNamedVariables() async throws {
+        let result = try await Command.clavis(["run", "--no-inherit", "--env", "ONLY=env:CLAVIS_SRC", "--", "env"],
                                         environment: ["CLAVIS_SRC": "v", "CLAVIS_OTHER": "hidden"])
         let names = Set(result.output.split(separator: "\n").compactMap { $0.split(separator: "=").first.map(String.init) })
         #expect(names.isSubset(of: ["ONLY", "PATH", "HOME", "LANG"]), "\(names)")
@@ -86,58 +86,58 @@ import Testing
 }
 
 @Suite struct CopyCommandTests {
-    func makeStore(_ directory: TemporaryDirectory) throws -> (store: String, identity: [String]) {
-        let keygen = try Command.clavis(["keygen", "-o", directory.file("key.txt")])
+    func makeStore(_ directory: TemporaryDirectory) async throws -> (store: String, identity: [String]) {
+        let keygen = try await Command.clavis(["keygen", "-o", directory.file("key.txt")])
         let recipient = String(keygen.stderr.dropFirst("Public key: ".count)).trimmingCharacters(in: .whitespacesAndNewlines)
         let store = "age:\(directory.file("s.age"))"
-        #expect(try Command.clavis(["store", "init", store, "--recipient", recipient]).status == 0)
+        #expect(try await Command.clavis(["store", "init", store, "--recipient", recipient]).status == 0)
         return (store, ["--identity", directory.file("key.txt")])
     }
 
-    @Test func copiesBetweenStoresKeepingExistingDestinationsAndDryRunChangesNothing() throws {
+    @Test func copiesBetweenStoresKeepingExistingDestinationsAndDryRunChangesNothing() async throws {
         let directory = try TemporaryDirectory()
         let source = try TemporaryDirectory()
         try source.write("a", "1")
         try source.write("b", "2")
-        let (store, identity) = try makeStore(directory)
-        #expect(try Command.clavis(["secret", "set", "\(store)#b"] + identity, stdin: Data("kept".utf8)).status == 0)
+        let (store, identity) = try await makeStore(directory)
+        #expect(try await Command.clavis(["secret", "set", "\(store)#b"] + identity, stdin: Data("kept".utf8)).status == 0)
         let before = try Data(contentsOf: URL(fileURLWithPath: directory.file("s.age")))
-        let dry = try Command.clavis(["secret", "copy", "--all", "--dry-run", "dir:\(source.path)", store] + identity)
+        let dry = try await Command.clavis(["secret", "copy", "--all", "--dry-run", "dir:\(source.path)", store] + identity)
         #expect(dry.status == 0, "\(dry.stderr)")
         #expect(dry.stderr.contains("would copy 1, skipped 1, failed 0"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: directory.file("s.age"))) == before)
-        let copy = try Command.clavis(["secret", "copy", "--all", "--json", "dir:\(source.path)", store] + identity)
+        let copy = try await Command.clavis(["secret", "copy", "--all", "--json", "dir:\(source.path)", store] + identity)
         #expect(copy.status == 0)
         #expect(!copy.output.contains("\"1\"") && !copy.stderr.contains(": 1"))
-        #expect(try Command.clavis(["secret", "get", "\(store)#a"] + identity).output == "1\n")
-        #expect(try Command.clavis(["secret", "get", "\(store)#b"] + identity).output == "kept\n")
-        let overwrite = try Command.clavis(["secret", "copy", "--overwrite", "dir:\(source.path)#b", "\(store)#b"] + identity)
+        #expect(try await Command.clavis(["secret", "get", "\(store)#a"] + identity).output == "1\n")
+        #expect(try await Command.clavis(["secret", "get", "\(store)#b"] + identity).output == "kept\n")
+        let overwrite = try await Command.clavis(["secret", "copy", "--overwrite", "dir:\(source.path)#b", "\(store)#b"] + identity)
         #expect(overwrite.stderr.contains("copied 1, skipped 0, failed 0"))
-        #expect(try Command.clavis(["secret", "get", "\(store)#b"] + identity).output == "2\n")
-        let readOnly = try Command.clavis(["secret", "copy", "\(store)#a", "env:X"] + identity)
+        #expect(try await Command.clavis(["secret", "get", "\(store)#b"] + identity).output == "2\n")
+        let readOnly = try await Command.clavis(["secret", "copy", "\(store)#a", "env:X"] + identity)
         #expect(readOnly.status == 1)
         #expect(readOnly.stderr.contains("read-only"))
     }
 
     @Test(.enabled(if: TestSession.hasKeyring, "needs the keyring session `bash scripts/test` starts"))
-    func copiesBetweenAnAgeStoreAndTheRealKeyringBothWays() throws {
+    func copiesBetweenAnAgeStoreAndTheRealKeyringBothWays() async throws {
         let directory = try TemporaryDirectory()
-        let (store, identity) = try makeStore(directory)
+        let (store, identity) = try await makeStore(directory)
         let service = "clavis-copy-\(UUID().uuidString.prefix(8))"
         for (name, value) in [("one", "v1"), ("two/slash", "v2")] {
-            #expect(try Command.run("secret-tool", ["store", "--label=x", "service", service, "username", name], stdin: Data(value.utf8)).status == 0)
+            #expect(try await Command.run("secret-tool", ["store", "--label=x", "service", service, "username", name], stdin: Data(value.utf8)).status == 0)
         }
-        let toStore = try Command.clavis(["secret", "copy", "--all", "keyring:\(service)", store] + identity)
+        let toStore = try await Command.clavis(["secret", "copy", "--all", "keyring:\(service)", store] + identity)
         #expect(toStore.status == 0, "\(toStore.stderr)")
-        #expect(try Command.clavis(["secret", "list", store] + identity).output == "one\ntwo/slash\n")
-        #expect(try Command.clavis(["secret", "get", "\(store)#two/slash"] + identity).output == "v2\n")
+        #expect(try await Command.clavis(["secret", "list", store] + identity).output == "one\ntwo/slash\n")
+        #expect(try await Command.clavis(["secret", "get", "\(store)#two/slash"] + identity).output == "v2\n")
         let back = "\(service)-back"
-        let toKeyring = try Command.clavis(["secret", "copy", "--all", store, "keyring:\(back)"] + identity)
+        let toKeyring = try await Command.clavis(["secret", "copy", "--all", store, "keyring:\(back)"] + identity)
         #expect(toKeyring.status == 0, "\(toKeyring.stderr)")
-        #expect(try Command.run("secret-tool", ["lookup", "service", back, "username", "two/slash"]).output == "v2")
-        #expect(try Command.run("secret-tool", ["lookup", "service", back, "username", "one"]).output == "v1")
+        #expect(try await Command.run("secret-tool", ["lookup", "service", back, "username", "two/slash"]).output == "v2")
+        #expect(try await Command.run("secret-tool", ["lookup", "service", back, "username", "one"]).output == "v1")
         for (svc, name) in [(service, "one"), (service, "two/slash"), (back, "one"), (back, "two/slash")] {
-            _ = try Command.run("secret-tool", ["clear", "service", svc, "username", name])
+            _ = try await Command.run("secret-tool", ["clear", "service", svc, "username", name])
         }
     }
 }

@@ -24,7 +24,7 @@ import Testing
         #expect(SecretReference(reference.description) == reference)
     }
 
-    @Test func keyVaultLocatorKeepsQueryAndFragment() throws {
+    @Test func keyVaultLocatorKeepsQueryAndFragment() async throws {
         let reference = try SecretReference(parsing: "keyvault:https://v.vault.azure.net/secrets/a?x=1#y")
         #expect(reference.locator == "https://v.vault.azure.net/secrets/a?x=1#y")
         #expect(reference.item == nil)
@@ -56,7 +56,7 @@ import Testing
         #expect(throws: ClavisError.self) { try SecretReference(scheme: "dir", locator: "/a?b", item: "c") }
     }
 
-    @Test func buildsItemReferences() throws {
+    @Test func buildsItemReferences() async throws {
         let store = try SecretReference(parsing: "age:/srv/store.age")
         let item = try store.appending(item: "app-secret")
         #expect(item.description == "age:/srv/store.age#app-secret")
@@ -65,7 +65,7 @@ import Testing
         #expect(keyring.queryValue("missing") == nil)
     }
 
-    @Test func codableAsString() throws {
+    @Test func codableAsString() async throws {
         let reference = try SecretReference(parsing: "dir:/run/s#k")
         let data = try JSONEncoder().encode([reference])
         #expect(String(decoding: data, as: UTF8.self) == #"["dir:\/run\/s#k"]"#)

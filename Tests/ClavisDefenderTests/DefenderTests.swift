@@ -107,8 +107,8 @@ typealias D = DefenderFixture
 }
 
 @Suite struct DemoTests {
-    @Test func demoRunsGreenOffline() throws {
-        let demo = try Command.clavis(["demo"], timeout: .seconds(120))
+    @Test func demoRunsGreenOffline() async throws {
+        let demo = try await Command.clavis(["demo"], timeout: .seconds(120))
         #expect(demo.status == 0, "\(demo.stderr)")
         for step in ["1. Register an app", "Store the client secret in an encrypted age store", "Validate the token locally", "8. Done"] {
             #expect(demo.stderr.contains(step), "\(demo.stderr)")

@@ -47,7 +47,7 @@ func expectClavis(_ code: ClavisError.Code, containing text: String? = nil, sour
         }
     }
 
-    @Test func unsignedAndHMACTokensAreRefused() throws {
+    @Test func unsignedAndHMACTokensAreRefused() async throws {
         func token(_ header: String) -> String {
             func b64(_ text: String) -> String { Data(text.utf8).base64EncodedString().replacingOccurrences(of: "=", with: "") }
             return "\(b64(header)).\(b64(#"{"aud":"x","exp":4102444800}"#)).c2ln"
@@ -117,7 +117,7 @@ func expectClavis(_ code: ClavisError.Code, containing text: String? = nil, sour
             let token = try await credential.getToken(F.context)
             #expect(try DecodedToken(try #require(token.token.revealedString())).claims["azpacr"]?.string == "2")
             // A certificate the app does not have is refused with AADSTS700027.
-            let (_, otherPath) = try F.certificate(in: directory, name: "other")
+            let (_, otherPath) = try await F.certificate(in: directory, name: "other")
             let other = try ClientCertificateCredential(tenant: F.tenant, clientId: F.certificateApp,
                                                         pem: Secret(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: otherPath)))),
                                                         path: otherPath, authority: authority, transport: transport)

@@ -18,9 +18,9 @@ enum IdentityFixture {
     static let roles = ["Incident.Read.All", "AdvancedHunting.Read.All"]
 
     /// A self-signed certificate and key made with openssl.
-    static func certificate(in directory: TemporaryDirectory, name: String = "app") throws -> (pem: String, path: String) {
+    static func certificate(in directory: TemporaryDirectory, name: String = "app") async throws -> (pem: String, path: String) {
         let key = directory.file("\(name).key"), cert = directory.file("\(name).crt")
-        let result = try Command.run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+        let result = try await Command.run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
                                                  "-days", "2", "-subj", "/CN=\(name)"])
         guard result.status == 0 else { throw ClavisError(.serviceError, reason: "openssl failed: \(result.stderr)") }
         let pem = try String(contentsOfFile: cert, encoding: .utf8) + String(contentsOfFile: key, encoding: .utf8)
@@ -44,7 +44,7 @@ enum IdentityFixture {
     static func withEmulator<R>(tokenLifetime: Int? = nil, refreshIn: Int? = nil,
                                 _ body: (RunningEmulator, Authority, HTTPTransport, TemporaryDirectory, String) async throws -> R) async throws -> R {
         let directory = try TemporaryDirectory()
-        let (certificatePEM, pemPath) = try certificate(in: directory)
+        let (certificatePEM, pemPath) = try await certificate(in: directory)
         let emulator = try await Emulator.start(config(certificatePEM: certificatePEM, tokenLifetime: tokenLifetime, refreshIn: refreshIn))
         defer { Task { await emulator.stop() } }
         let authority = try Authority(emulator.baseURL)

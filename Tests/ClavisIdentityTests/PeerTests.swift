@@ -12,7 +12,7 @@ import Testing
     /// insists), and `clavis token decode` validates it.
     @Test func msalPythonAcquiresATokenThatClavisValidates() async throws {
         let directory = try TemporaryDirectory()
-        let (certificatePEM, _) = try F.certificate(in: directory)
+        let (certificatePEM, _) = try await F.certificate(in: directory)
         let tls = try EmulatorTLS.make()
         let caPath = try directory.write("ca.pem", tls.caPEM)
         let emulator = try await Emulator.start(F.config(certificatePEM: certificatePEM), tls: tls)
@@ -26,15 +26,15 @@ import Testing
                 sys.stderr.write(repr(result)); sys.exit(3)
             sys.stdout.write(result["access_token"])
             """
-        let msal = try Command.run("python3", ["-c", script], environment: [
+        let msal = try await Command.run("python3", ["-c", script], environment: [
             "CLIENT_ID": F.secretApp, "AUTHORITY": "\(emulator.baseURL)/\(F.tenant)", "CLIENT_SECRET": F.secret,
             "REQUESTS_CA_BUNDLE": caPath, "CURL_CA_BUNDLE": caPath, "SSL_CERT_FILE": caPath,
         ], timeout: .seconds(120))
         #expect(msal.status == 0, "\(msal.stderr)")
-        let decode = try Command.clavis(["token", "decode", "--require-role", "Incident.Read.All"], stdin: msal.stdout)
+        let decode = try await Command.clavis(["token", "decode", "--require-role", "Incident.Read.All"], stdin: msal.stdout)
         #expect(decode.status == 0, "\(decode.stderr)")
         #expect(decode.output.contains("\"azp\" : \"\(F.secretApp)\""))
-        let missingRole = try Command.clavis(["token", "decode", "--require-role", "Machine.Isolate"], stdin: msal.stdout)
+        let missingRole = try await Command.clavis(["token", "decode", "--require-role", "Machine.Isolate"], stdin: msal.stdout)
         #expect(missingRole.status == 1)
         #expect(missingRole.stderr.hasPrefix("error: permission denied: token: the token lacks the application permission(s) Machine.Isolate"))
 
@@ -56,12 +56,12 @@ import Testing
         try await F.withEmulator { emulator, authority, _, directory, _ in
             let arguments = ["token", "--tenant", F.tenant, "--client-id", F.secretApp, "--secret", "env:DEFENDER_SECRET",
                              "--authority", authority.description, "--json"]
-            let ok = try Command.clavis(arguments, environment: ["DEFENDER_SECRET": F.secret, "CLAVIS_LOG_LEVEL": "trace"])
+            let ok = try await Command.clavis(arguments, environment: ["DEFENDER_SECRET": F.secret, "CLAVIS_LOG_LEVEL": "trace"])
             #expect(ok.status == 0, "\(ok.stderr)")
             #expect(!ok.output.contains(F.secret) && !ok.stderr.contains(F.secret))
             #expect(!arguments.joined(separator: " ").contains(F.secret))
             let wrongSecret = "wrong-CANARY-\(UUID().uuidString)"
-            let bad = try Command.clavis(arguments, environment: ["DEFENDER_SECRET": wrongSecret, "CLAVIS_LOG_LEVEL": "trace"])
+            let bad = try await Command.clavis(arguments, environment: ["DEFENDER_SECRET": wrongSecret, "CLAVIS_LOG_LEVEL": "trace"])
             #expect(bad.status == 1)
             #expect(bad.stderr.contains("AADSTS7000215"))
             #expect(!bad.output.contains(wrongSecret) && !bad.stderr.contains(wrongSecret))
@@ -69,8 +69,8 @@ import Testing
         }
     }
 
-    @Test func consentURLs() throws {
-        let result = try Command.clavis(["consent-url", "--client-id", F.secretApp, "--tenant", F.domain])
+    @Test func consentURLs() async throws {
+        let result = try await Command.clavis(["consent-url", "--client-id", F.secretApp, "--tenant", F.domain])
         let lines = result.output.split(separator: "\n")
         #expect(lines.count == 2)
         #expect(lines[0] == "https://login.microsoftonline.com/\(F.domain)/oauth2/authorize?prompt=consent&client_id=\(F.secretApp)&response_type=code&sso_reload=true")

@@ -170,16 +170,16 @@ func expectCode(_ code: ClavisError.Code, containing text: String? = nil, source
             let environment = ["AZURE_TENANT_ID": V.tenant, "AZURE_CLIENT_ID": V.writer, "AZURE_CLIENT_SECRET": V.vaultSecret,
                                "AZURE_AUTHORITY_HOST": authority.description, "CLAVIS_KEYVAULT_ALLOWED_HOSTS": "127.0.0.1"]
             let vault = "keyvault:\(emulator.baseURL)/vaults/prod"
-            let set = try Command.clavis(["secret", "set", "\(vault)/secrets/from-cli"], stdin: Data("cli-value\n".utf8), environment: environment)
+            let set = try await Command.clavis(["secret", "set", "\(vault)/secrets/from-cli"], stdin: Data("cli-value\n".utf8), environment: environment)
             #expect(set.status == 0, "\(set.stderr)")
-            let get = try Command.clavis(["secret", "get", "\(vault)/secrets/from-cli"], environment: environment)
+            let get = try await Command.clavis(["secret", "get", "\(vault)/secrets/from-cli"], environment: environment)
             #expect(get.output == "cli-value\n", "\(get.stderr)")
-            let list = try Command.clavis(["secret", "list", vault], environment: environment)
+            let list = try await Command.clavis(["secret", "list", vault], environment: environment)
             #expect(list.output.split(separator: "\n").contains("from-cli"))
-            #expect(try Command.clavis(["secret", "delete", "\(vault)/secrets/from-cli"], environment: environment).status == 0)
-            let gone = try Command.clavis(["secret", "get", "\(vault)/secrets/from-cli"], environment: environment)
+            #expect(try await Command.clavis(["secret", "delete", "\(vault)/secrets/from-cli"], environment: environment).status == 0)
+            let gone = try await Command.clavis(["secret", "get", "\(vault)/secrets/from-cli"], environment: environment)
             #expect(gone.stderr.hasPrefix("error: secret not found"))
-            let refused = try Command.clavis(["secret", "get", "\(vault)/secrets/x"], environment: environment.filter { $0.key != "CLAVIS_KEYVAULT_ALLOWED_HOSTS" })
+            let refused = try await Command.clavis(["secret", "get", "\(vault)/secrets/x"], environment: environment.filter { $0.key != "CLAVIS_KEYVAULT_ALLOWED_HOSTS" })
             #expect(refused.stderr.hasPrefix("error: invalid secret reference"))
         }
     }

@@ -60,37 +60,37 @@ struct KeyringSourceTests {
     @Test func secretToolReadsWhatClavisStored() async throws {
         let (reference, service) = try freshReference()
         try await source.store(Secret("stored-by-clavis"), for: reference)
-        let lookup = try Command.run("secret-tool", ["lookup", "service", service, "username", "app-secret"])
+        let lookup = try await Command.run("secret-tool", ["lookup", "service", service, "username", "app-secret"])
         #expect(lookup.status == 0, "\(lookup.stderr)")
         #expect(lookup.output == "stored-by-clavis")
         try await source.delete(reference)
     }
 
-    @Test func clavisReadsWhatSecretToolStored() throws {
+    @Test func clavisReadsWhatSecretToolStored() async throws {
         let service = "clavis-test-\(UUID().uuidString.prefix(8))"
-        let store = try Command.run("secret-tool", ["store", "--label=from secret-tool", "service", service, "username", "u"],
+        let store = try await Command.run("secret-tool", ["store", "--label=from secret-tool", "service", service, "username", "u"],
                                     stdin: Data("stored-by-secret-tool".utf8))
         #expect(store.status == 0, "\(store.stderr)")
-        let get = try Command.clavis(["secret", "get", "keyring:\(service)/u"])
+        let get = try await Command.clavis(["secret", "get", "keyring:\(service)/u"])
         #expect(get.status == 0, "\(get.stderr)")
         #expect(get.output == "stored-by-secret-tool\n")
-        let delete = try Command.clavis(["secret", "delete", "keyring:\(service)/u"])
+        let delete = try await Command.clavis(["secret", "delete", "keyring:\(service)/u"])
         #expect(delete.status == 0)
-        #expect(try Command.run("secret-tool", ["lookup", "service", service, "username", "u"]).status != 0)
+        #expect(try await Command.run("secret-tool", ["lookup", "service", service, "username", "u"]).status != 0)
     }
 
     @Test func pythonKeyringInteropBothWays() async throws {
         let (reference, service) = try freshReference()
-        let set = try Command.run("python3", ["-c", "import keyring, sys; keyring.set_password(sys.argv[1], 'app-secret', sys.stdin.read())", service],
+        let set = try await Command.run("python3", ["-c", "import keyring, sys; keyring.set_password(sys.argv[1], 'app-secret', sys.stdin.read())", service],
                                   stdin: Data("from-python".utf8))
         #expect(set.status == 0, "\(set.stderr)")
         #expect(try await source.secret(for: reference).revealedString() == "from-python")
         // Clavis updates Python's item in place: still one item, still readable by Python.
         try await source.store(Secret("from-clavis"), for: reference)
-        let get = try Command.run("python3", ["-c", "import keyring, sys; sys.stdout.write(keyring.get_password(sys.argv[1], 'app-secret'))", service])
+        let get = try await Command.run("python3", ["-c", "import keyring, sys; sys.stdout.write(keyring.get_password(sys.argv[1], 'app-secret'))", service])
         #expect(get.status == 0, "\(get.stderr)")
         #expect(get.output == "from-clavis")
-        let search = try Command.run("secret-tool", ["search", "--all", "service", service, "username", "app-secret"])
+        let search = try await Command.run("secret-tool", ["search", "--all", "service", service, "username", "app-secret"])
         #expect(search.output.split(separator: "\n").filter { $0.hasPrefix("[/") }.count == 1, "\(search.output)")
         #expect(search.output.contains("label = Password for 'app-secret' on '\(service)'"))
         try await source.delete(reference)
@@ -124,7 +124,7 @@ struct KeyringSourceTests {
         let service = "clavis-test-\(UUID().uuidString.prefix(8))"
         let reference = try SecretReference(parsing: "keyring:\(service)/user%2Fwith%23odd")
         try await source.store(Secret("v"), for: reference)
-        let lookup = try Command.run("secret-tool", ["lookup", "service", service, "username", "user/with#odd"])
+        let lookup = try await Command.run("secret-tool", ["lookup", "service", service, "username", "user/with#odd"])
         #expect(lookup.output == "v")
         try await source.delete(reference)
     }
@@ -141,8 +141,8 @@ struct KeyringSourceTests {
         try await source.delete(reference)
     }
 
-    @Test func doctorReportsAWorkingKeyring() throws {
-        let doctor = try Command.clavis(["doctor", "--json"])
+    @Test func doctorReportsAWorkingKeyring() async throws {
+        let doctor = try await Command.clavis(["doctor", "--json"])
         #expect(doctor.status == 0)
         let findings = try JSONDecoder().decode([SourceDiagnosis].self, from: doctor.stdout)
         let keyring = findings.filter { $0.scheme == "keyring" }
@@ -156,14 +156,14 @@ struct KeyringSourceTests {
 struct KeyringFailureTests {
     let bound: Duration = .seconds(2)
 
-    @Test func lockedCollectionFailsFastWithItsOwnError() throws {
+    @Test func lockedCollectionFailsFastWithItsOwnError() async throws {
         let home = try TemporaryDirectory()
-        let create = try TestSession.isolated(
+        let create = try await TestSession.isolated(
             #"printf right | gnome-keyring-daemon --unlock --components=secrets >/dev/null && printf v | "$CLAVIS" secret set keyring:svc/user"#,
             home: home)
         #expect(create.status == 0, "\(create.stderr)")
         // A wrong password leaves the collection locked.
-        let locked = try TestSession.isolated(#"""
+        let locked = try await TestSession.isolated(#"""
             printf wrong | gnome-keyring-daemon --unlock --components=secrets >/dev/null
             start=$(date +%s%N); "$CLAVIS" secret get keyring:svc/user; rc=$?; end=$(date +%s%N)
             echo "rc=$rc ms=$(( (end - start) / 1000000 ))"
@@ -178,15 +178,15 @@ struct KeyringFailureTests {
         #expect(milliseconds(locked.output) < 2000)
         #expect(locked.output.contains(#""detail" : "locked""#))
         // Nothing was lost: the right password still opens the original value.
-        let reopened = try TestSession.isolated(
+        let reopened = try await TestSession.isolated(
             #"printf right | gnome-keyring-daemon --unlock --components=secrets >/dev/null && "$CLAVIS" secret get keyring:svc/user"#,
             home: home)
         #expect(reopened.output == "v\n", "\(reopened.stderr)")
     }
 
-    @Test func noBusFailsFastWithItsOwnError() throws {
+    @Test func noBusFailsFastWithItsOwnError() async throws {
         let empty = try TemporaryDirectory()
-        let result = try Command.clavis(["secret", "get", "keyring:svc/user"], environment: ["XDG_RUNTIME_DIR": empty.path],
+        let result = try await Command.clavis(["secret", "get", "keyring:svc/user"], environment: ["XDG_RUNTIME_DIR": empty.path],
                                         removing: ["DBUS_SESSION_BUS_ADDRESS", "DISPLAY"])
         #expect(result.status == 1)
         #expect(result.stderr.hasPrefix("error: secret source unavailable: keyring:svc/user: no D-Bus session bus"))
@@ -194,10 +194,10 @@ struct KeyringFailureTests {
         #expect(result.duration < bound)
     }
 
-    @Test func busWithoutProviderFailsFastWithItsOwnError() throws {
+    @Test func busWithoutProviderFailsFastWithItsOwnError() async throws {
         let home = try TemporaryDirectory()
         let config = try TestSession.busConfigWithoutServices(in: home)
-        let result = try TestSession.isolated(#"""
+        let result = try await TestSession.isolated(#"""
             start=$(date +%s%N); "$CLAVIS" secret get keyring:svc/user; rc=$?; end=$(date +%s%N)
             echo "rc=$rc ms=$(( (end - start) / 1000000 ))"
             """#, home: home, configFile: config)

@@ -7,7 +7,7 @@ import Testing
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
     @Test(.timeLimit(.minutes(10)))
-    func worksFromADependentPackage() throws {
+    func worksFromADependentPackage() async throws {
         let fixture = try TemporaryDirectory()
         try fixture.write("Package.swift", """
             // swift-tools-version:6.2
@@ -20,13 +20,13 @@ import Testing
             """)
         let secret = "Abc1Q~" + "abcdefghijklmnopqrstuvwxyz01234567"  // clavis:allow (a fake secret for the fixture)
         try fixture.write("Sources/Fixture/Config.swift", "let appSecret = \"\(secret)\"\n")
-        let scan = try Command.run("swift", ["package", "--package-path", fixture.path, "--scratch-path", fixture.file(".build"), "scan-secrets"],
+        let scan = try await Command.run("swift", ["package", "--package-path", fixture.path, "--scratch-path", fixture.file(".build"), "scan-secrets"],
                                    timeout: .seconds(540))
         #expect(scan.status != 0, "\(scan.stderr)")
         #expect(scan.output.contains("Sources/Fixture/Config.swift:1:18: entra-client-secret (high)"), "\(scan.output)\n\(scan.stderr)")
         #expect(!scan.output.contains(secret) && !scan.stderr.contains(secret))
         try fixture.write("Sources/Fixture/Config.swift", "let appSecret = try await resolver.secret(for: \"keyring:fixture/app-secret\")\n")
-        let clean = try Command.run("swift", ["package", "--package-path", fixture.path, "--scratch-path", fixture.file(".build"), "scan-secrets"],
+        let clean = try await Command.run("swift", ["package", "--package-path", fixture.path, "--scratch-path", fixture.file(".build"), "scan-secrets"],
                                     timeout: .seconds(300))
         #expect(clean.status == 0, "\(clean.output)\n\(clean.stderr)")
         #expect(clean.output.contains("no hardcoded secrets found"))

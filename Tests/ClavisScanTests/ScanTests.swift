@@ -31,7 +31,7 @@ enum Corpus {
 }
 
 @Suite struct DetectorQualityTests {
-    @Test func precisionAndRecallPerDetector() throws {
+    @Test func precisionAndRecallPerDetector() async throws {
         let scanner = SecretScanner()
         var truePositives: [String: Int] = [:], falsePositives: [String: [String]] = [:], falseNegatives: [String: [String]] = [:]
         var labelled: [String: Int] = [:]
@@ -62,7 +62,7 @@ enum Corpus {
         #expect(falsePositives["high-entropy-literal"] == nil, "\(falsePositives["high-entropy-literal"] ?? [])")
     }
 
-    @Test func findingsNeverCarryTheSecret() throws {
+    @Test func findingsNeverCarryTheSecret() async throws {
         for file in try Corpus.files() {
             for finding in SecretScanner().scan(text: file.text, path: file.path) {
                 let line = file.text.split(separator: "\n", omittingEmptySubsequences: false)[finding.line - 1]
@@ -74,7 +74,7 @@ enum Corpus {
         }
     }
 
-    @Test func inlineAllowAndAllowlistSuppress() throws {
+    @Test func inlineAllowAndAllowlistSuppress() async throws {
         let text = "let appSecret = \"Abc1Q~abcdefghijklmnopqrstuvwxyz01234567\"\n"
         let findings = SecretScanner().scan(text: text, path: "a.swift")
         #expect(findings.count == 1)
@@ -103,35 +103,35 @@ enum Corpus {
         return directory
     }
 
-    @Test func exitCodesTextJSONAndSARIF() throws {
+    @Test func exitCodesTextJSONAndSARIF() async throws {
         let directory = try tree()
-        let text = try Command.clavis(["scan", directory.path])
+        let text = try await Command.clavis(["scan", directory.path])
         #expect(text.status == 1)
         #expect(text.output.contains("src/app.py:1:18: entra-client-secret (high)"))
         #expect(!text.output.contains("abcdefghijklmnopqrstuvwxyz0123456789"))
         #expect(!text.output.contains(".build"))
         #expect(!text.output.contains("blob.bin"))
-        let json = try Command.clavis(["scan", "--json", directory.path])
+        let json = try await Command.clavis(["scan", "--json", directory.path])
         let findings = try JSONDecoder().decode([Finding].self, from: json.stdout)
         #expect(findings.map(\.path) == ["src/app.py"])
-        let sarif = try Command.clavis(["scan", "--sarif", directory.path])
+        let sarif = try await Command.clavis(["scan", "--sarif", directory.path])
         let log = try JSONSerialization.jsonObject(with: sarif.stdout) as? [String: Any]
         #expect(log?["version"] as? String == "2.1.0")
         let run = (log?["runs"] as? [[String: Any]])?.first
         let results = run?["results"] as? [[String: Any]]
         #expect(results?.count == 1)
         #expect(results?.first?["ruleId"] as? String == "entra-client-secret")
-        #expect(try Command.clavis(["scan", directory.file("src/clean.py")]).status == 0)
-        #expect(try Command.clavis(["scan", "--bogus"]).status == 2)
-        #expect(try Command.clavis(["scan", directory.file("missing")]).status == 2)
+        #expect(try await Command.clavis(["scan", directory.file("src/clean.py")]).status == 0)
+        #expect(try await Command.clavis(["scan", "--bogus"]).status == 2)
+        #expect(try await Command.clavis(["scan", directory.file("missing")]).status == 2)
         try directory.write(".clavis-scan-allow", "fingerprint: \(findings[0].fingerprint)\n")
-        #expect(try Command.clavis(["scan", directory.path]).status == 0)
+        #expect(try await Command.clavis(["scan", directory.path]).status == 0)
     }
 
-    @Test func respectsGitignoreInAWorkTree() throws {
+    @Test func respectsGitignoreInAWorkTree() async throws {
         let directory = try tree()
         try directory.write(".gitignore", "src/app.py\n")
-        #expect(try Command.run("git", ["-C", directory.path, "init", "-q"]).status == 0)
-        #expect(try Command.clavis(["scan", directory.path]).status == 0)
+        #expect(try await Command.run("git", ["-C", directory.path, "init", "-q"]).status == 0)
+        #expect(try await Command.clavis(["scan", directory.path]).status == 0)
     }
 }

@@ -31,15 +31,28 @@ public enum Command {
 
     /// Runs `clavis ARGUMENTS`.
     public static func clavis(_ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:],
-                              removing: [String] = [], timeout: Duration = .seconds(60)) throws -> CommandResult {
-        try run(clavis, arguments, stdin: stdin, environment: environment, removing: removing, timeout: timeout)
+                              removing: [String] = [], timeout: Duration = .seconds(60)) async throws -> CommandResult {
+        try await run(clavis, arguments, stdin: stdin, environment: environment, removing: removing, timeout: timeout)
+    }
+
+    /// Runs a program and waits for it on a thread of its own — never on Swift's cooperative pool,
+    /// which in-process emulators need free while a child process talks to them.
+    public static func run(_ program: String, _ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:],
+                           removing: [String] = [], timeout: Duration = .seconds(60)) async throws -> CommandResult {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result {
+                    try runBlocking(program, arguments, stdin: stdin, environment: environment, removing: removing, timeout: timeout)
+                })
+            }
+        }
     }
 
     /// Runs `program` (a path, or a name looked up on `PATH`) with the test's environment plus
     /// `environment`, minus the names in `removing`, feeding `stdin` (or nothing) and capturing both
     /// outputs. Kills the process and throws after `timeout`.
-    public static func run(_ program: String, _ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:],
-                           removing: [String] = [], timeout: Duration = .seconds(60)) throws -> CommandResult {
+    static func runBlocking(_ program: String, _ arguments: [String], stdin: Data?, environment: [String: String],
+                            removing: [String], timeout: Duration) throws -> CommandResult {
         var merged = ProcessInfo.processInfo.environment
         for name in removing { merged.removeValue(forKey: name) }
         merged.merge(environment) { $1 }

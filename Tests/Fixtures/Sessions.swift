@@ -10,7 +10,7 @@ public enum TestSession {
     /// (`XDG_DATA_HOME`, `XDG_RUNTIME_DIR`) under `home`. `$CLAVIS` names the built `clavis`.
     /// With `configFile`, the bus uses that configuration (e.g. one with no service files).
     public static func isolated(_ script: String, home: TemporaryDirectory, configFile: String? = nil,
-                                timeout: Duration = .seconds(60)) throws -> CommandResult {
+                                timeout: Duration = .seconds(60)) async throws -> CommandResult {
         let data = home.file("data"), runtime = home.file("runtime")
         for directory in [data, runtime] {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
@@ -19,7 +19,7 @@ public enum TestSession {
         var arguments: [String] = []
         if let configFile { arguments.append("--config-file=\(configFile)") }
         arguments += ["--", "bash", "-c", script]
-        var result = try Command.run("dbus-run-session", arguments,
+        var result = try await Command.run("dbus-run-session", arguments,
                                      environment: ["XDG_DATA_HOME": data, "XDG_RUNTIME_DIR": runtime, "CLAVIS": Command.clavis],
                                      removing: ["DBUS_SESSION_BUS_ADDRESS"], timeout: timeout)
         result.stderr = result.stderr.split(separator: "\n", omittingEmptySubsequences: false)
