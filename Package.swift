@@ -92,7 +92,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         // Benchmarks that need Swift in-process (token cache); see Benchmarks/.
-        .executableTarget(name: "clavis-bench", dependencies: ["ClavisCore", "ClavisIdentity", "ClavisEmulator"],
+        .executableTarget(name: "clavis-bench", dependencies: ["ClavisCore", "ClavisIdentity", "ClavisKeyVault", "ClavisDefender", "ClavisEmulator"],
                           path: "Benchmarks/Sources/clavis-bench", swiftSettings: strict),
         // The umbrella a user imports: `SecretResolver.standard` wires every scheme.
         .target(name: "Clavis", dependencies: ["ClavisCore", "ClavisLocal", "ClavisKeyring", "ClavisAge", "ClavisIdentity", "ClavisKeyVault", "ClavisDefender"], swiftSettings: strict),

@@ -7,7 +7,8 @@ import _CryptoExtras
 public struct Fault: Codable, Sendable {
     /// Which endpoints: `token`, `imds`, `discovery`, `jwks`, or `*`.
     public var target: String
-    /// `status` (reply with `status`), `delay` (wait `delayMilliseconds` first), `malformed` (invalid JSON).
+    /// `status` (reply with `status`), `delay` (wait `delayMilliseconds` first), `malformed` (invalid
+    /// JSON), `drop` (the connection closes mid-reply).
     public var kind: String
     /// The status for `status` faults.
     public var status: Int?

@@ -80,6 +80,14 @@ import Testing
         }
     }
 
+    @Test func droppedConnectionsAreRetried() async throws {
+        try await F.withEmulator { emulator, authority, transport, _, _ in
+            emulator.state.inject([Fault(target: "token", kind: "drop", count: 2)])
+            _ = try await secretCredential(authority, transport).getToken(F.context)
+            #expect(emulator.state.statistics["token"] == 3)
+        }
+    }
+
     @Test func malformedRepliesAndSlowServers() async throws {
         try await F.withEmulator { emulator, authority, _, _, _ in
             emulator.state.inject([Fault(target: "token", kind: "malformed", count: 1)])

@@ -104,6 +104,14 @@ func expectCode(_ code: ClavisError.Code, containing text: String? = nil, source
                                                                           transport: transport) { Secret(V.vaultSecret) },
                                        transport: HTTPTransport(retry: .noRetries, attemptTimeout: .seconds(2)), allowedHosts: ["127.0.0.1"], environment: [:])
             await expectCode(.sourceUnavailable, containing: "127.0.0.1") { _ = try await quick.secret(for: nowhere) }
+            // A vault name that does not resolve says so, fast.
+            let typo = KeyVaultSource(credential: ChainedTokenCredential([]), transport: HTTPTransport(retry: .noRetries),
+                                      allowedHosts: ["clavis-test.invalid"], environment: [:])
+            let started = ContinuousClock.now
+            await expectCode(.sourceUnavailable, containing: "does not resolve (DNS)") {
+                _ = try await typo.secret(for: SecretReference(parsing: "keyvault:https://clavis-test.invalid/secrets/a"))
+            }
+            #expect(ContinuousClock.now - started < .seconds(10))
             // References: foreign hosts need opt-in; names and versions are checked.
             let strict = KeyVaultSource(credential: ChainedTokenCredential([]), environment: [:])
             await expectCode(.invalidReference, containing: "not a Key Vault domain") { _ = try await strict.secret(for: SecretReference(parsing: "keyvault:https://evil.example/secrets/a")) }

@@ -1,6 +1,8 @@
 import ClavisCore
+import ClavisDefender
 import ClavisEmulator
 import ClavisIdentity
+import ClavisKeyVault
 import Foundation
 
 // Token acquisition side by side: Clavis's cache hit vs MSAL Python's, and a cold start with
@@ -11,7 +13,8 @@ let tenant = "8f3c2a64-5d1e-4c8b-9a7f-2b6e1d0c9a35", app = "11111111-aaaa-4bbb-8
 let secret = UUID().uuidString + UUID().uuidString
 let config = EmulatorConfig(tenants: [.init(id: tenant, apps: [
     .init(clientId: app, secrets: [secret], permissions: ["https://api.security.microsoft.com": ["Incident.Read.All"]]),
-])])
+])], vaults: [.init(name: "bench", tenant: tenant, secrets: ["app-secret": secret], access: [app: ["get"]])],
+    defender: .init(incidents: 1000))
 let tls = try EmulatorTLS.make()
 let emulator = try await Emulator.start(config, tls: tls)
 let caPath = FileManager.default.temporaryDirectory.appendingPathComponent("clavis-bench-ca-\(UUID().uuidString).pem").path
@@ -74,6 +77,38 @@ let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), a
 process.waitUntilExit()
 let msalNanoseconds = Double(output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? .nan
 
+// Key Vault: a cached read (the vault is hit once), and Defender paging throughput.
+let vault = KeyVaultSource(credential: CachingTokenCredential(credential()), allowedHosts: ["127.0.0.1"], environment: [:]).cached(ttl: .seconds(600))
+let vaultReference = try SecretReference(parsing: "keyvault:\(plain.baseURL)/vaults/bench/secrets/app-secret")
+_ = try await vault.secret(for: vaultReference)
+let vaultElapsed = try await Task.detached {
+    let start = ContinuousClock.now
+    for _ in 0..<iterations { _ = try await vault.secret(for: vaultReference) }
+    return ContinuousClock.now - start
+}.value
+let vaultNanoseconds = (Double(vaultElapsed.components.seconds) * 1e18 + Double(vaultElapsed.components.attoseconds)) / 1e9 / Double(iterations)
+let defender = DefenderClient(credential: CachingTokenCredential(credential()), endpoint: DefenderEndpoint(baseURL: plain.baseURL), callsPerMinute: 10_000)
+let pagingStart = ContinuousClock.now
+var pulled = 0
+for try await _ in defender.incidents(pageSize: 100) { pulled += 1 }
+let pagingElapsed = ContinuousClock.now - pagingStart
+let pagingSeconds = Double(pagingElapsed.components.seconds) + Double(pagingElapsed.components.attoseconds) / 1e18
+
+if CommandLine.arguments.contains("--json") {
+    func line(_ row: String, _ clavis: Double, _ peer: Double?, _ unit: String, _ peerName: String) {
+        var object: [String: Any] = ["row": row, "clavis": clavis, "unit": unit, "peer_name": peerName]
+        if let peer { object["peer"] = peer }
+        if let data = try? JSONSerialization.data(withJSONObject: object) { print(String(decoding: data, as: UTF8.self)) }
+    }
+    line("token cache hit", hitNanoseconds, msalNanoseconds, "ns/call", "MSAL Python")
+    line("cold start: token requests for 1,000 callers", Double(coldRequests), 1000, "requests", "MSAL Python (no single flight)")
+    line("Key Vault cached read", vaultNanoseconds, nil, "ns/read", "")
+    line("Defender paging (1,000 incidents, 100/page)", Double(pulled) / pagingSeconds, nil, "incidents/s", "")
+    await emulator.stop()
+    await plain.stop()
+    exit(0)
+}
+
 func pad(_ text: String, _ width: Int) -> String { text.count >= width ? text : text + String(repeating: " ", count: width - text.count) }
 func lpad(_ text: String, _ width: Int) -> String { text.count >= width ? text : String(repeating: " ", count: width - text.count) + text }
 let coldMilliseconds = Double(coldTime.components.seconds) * 1000 + Double(coldTime.components.attoseconds) / 1e15
@@ -83,6 +118,8 @@ print(pad("cache hit, per call (ns)", 50) + lpad(String(Int(hitNanoseconds)), 14
       + lpad(String(format: "%.3f", hitNanoseconds / msalNanoseconds), 9))
 print(pad("cold start: 1,000 concurrent callers → requests", 50) + lpad(String(coldRequests), 14) + lpad("1,000 *", 14))
 print(pad("cold start: 1,000 concurrent callers, wall (ms)", 50) + lpad(String(format: "%.1f", coldMilliseconds), 14))
+print(pad("Key Vault cached read (ns)", 50) + lpad(String(Int(vaultNanoseconds)), 14))
+print(pad("Defender paging, 1,000 incidents (incidents/s)", 50) + lpad(String(Int(Double(pulled) / pagingSeconds)), 14))
 print("* MSAL Python has no single flight: N cold callers send N requests (its documented behaviour; not re-measured here).")
 await emulator.stop()
 await plain.stop()

@@ -4,6 +4,9 @@ import HTTPTypes
 import Hummingbird
 import JWTKit
 
+/// Thrown by a `drop` fault's body so the connection closes mid-reply.
+struct DroppedConnection: Error {}
+
 /// The claims of an app-only token, as Entra issues them.
 struct AppTokenClaims: JWTPayload {
     var aud: String
@@ -57,6 +60,10 @@ struct IdentityRoutes: Sendable {
             return try await body()
         case "malformed":
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"access_token\": ")))
+        case "drop":
+            // The body fails mid-write: the server closes the connection without a complete reply.
+            return Response(status: .ok, headers: [.contentType: "application/json", .contentLength: "4096"],
+                            body: ResponseBody { _ in throw DroppedConnection() })
         default:
             var headers: HTTPFields = [:]
             if let retryAfter = fault.retryAfter { headers[HTTPField.Name("Retry-After")!] = String(retryAfter) }

@@ -85,8 +85,19 @@ public struct HTTPTransport: Sendable {
     public var attemptTimeout: Duration
     let logger: Logger
 
-    /// Creates a transport over `client` (default: AsyncHTTPClient's shared client).
-    public init(client: HTTPClient = .shared, retry: RetryPolicy = .default, attemptTimeout: Duration = .seconds(30),
+    /// The process-wide client Clavis uses by default: like AsyncHTTPClient's shared one, but
+    /// without AsyncHTTPClient's own retries of connection establishment — a refused connection
+    /// or an unresolvable host fails at once and the one Clavis retry policy decides what next,
+    /// instead of the request hanging until its deadline.
+    public static let defaultClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(10)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
+    /// Creates a transport over `client` (default: ``defaultClient``).
+    public init(client: HTTPClient = HTTPTransport.defaultClient, retry: RetryPolicy = .default, attemptTimeout: Duration = .seconds(30),
                 logger: Logger = Logger(label: "clavis.http")) {
         self.client = client
         self.retry = retry
@@ -133,9 +144,7 @@ public struct HTTPTransport: Sendable {
                 retryAfter = RetryPolicy.retryAfter(reply.headers)
             case .failure(let error):
                 guard attempt < policy.maxAttempts else {
-                    throw ClavisError(.sourceUnavailable, reference: Self.redactedURL(url),
-                                      reason: "could not reach \(Self.host(url)) after \(attempt) attempt(s): \(Self.describe(error))",
-                                      hint: "check the network, DNS and proxy settings, and the endpoint's host name")
+                    throw Self.unreachable(url, error, attempts: attempt)
                 }
                 retryAfter = nil
             }
@@ -176,6 +185,20 @@ public struct HTTPTransport: Sendable {
     }
 
     static func host(_ url: String) -> String { URL(string: url)?.host ?? url }
+
+    /// The error for a server that could not be reached, saying whether the name did not resolve.
+    static func unreachable(_ url: String, _ error: any Error, attempts: Int) -> ClavisError {
+        let text = describe(error)
+        let lowered = text.lowercased()
+        if ["dnsfailed", "resolve", "nodename", "name or service not known", "no address associated", "nxdomain", "lookup"].contains(where: lowered.contains) {
+            return ClavisError(.sourceUnavailable, reference: redactedURL(url),
+                               reason: "the host \(host(url)) does not resolve (DNS): \(text)",
+                               hint: "check the host name in the reference or endpoint (a vault or tenant name typo?), and DNS")
+        }
+        return ClavisError(.sourceUnavailable, reference: redactedURL(url),
+                           reason: "could not reach \(host(url)) after \(attempts) attempt(s): \(text)",
+                           hint: "check the network, DNS and proxy settings, and the endpoint's host name")
+    }
 
     static func redactedURL(_ url: String) -> String {
         guard var components = URLComponents(string: url) else { return url }

@@ -1,0 +1,86 @@
+"""The side-by-side benchmark driver: runs every row and prints one table (see Benchmarks/run)."""
+import argparse, json, os, platform, statistics, subprocess, sys, tempfile, time
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--clavis", required=True)
+parser.add_argument("--bench", required=True)
+parser.add_argument("--quick", action="store_true")
+args = parser.parse_args()
+quick = args.quick
+clavis = args.clavis
+rows = []  # (row, clavis, peer, unit, peer name)
+
+
+def timed(argv, runs, stdin=None, env=None):
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, input=stdin, env=env)
+        times.append((time.perf_counter() - start) * 1000)
+    return min(times), statistics.median(times)
+
+
+work = tempfile.mkdtemp(prefix="clavis-bench-")
+started = time.time()
+
+# 1. Token cache, cold start, Key Vault cached read, Defender paging (in-process, clavis-bench).
+out = subprocess.run([args.bench, "2000" if quick else "100000", "--json"], capture_output=True, text=True, check=True).stdout
+for line in out.splitlines():
+    item = json.loads(line)
+    rows.append((item["row"], item["clavis"], item.get("peer"), item["unit"], item["peer_name"]))
+
+# 2. Keyring read: whole processes.
+runs = 5 if quick else 100
+value = b"benchmark-value"
+subprocess.run([clavis, "secret", "set", "keyring:clavis-bench/app-secret"], input=value, check=True, capture_output=True)
+_, c = timed([clavis, "secret", "get", "keyring:clavis-bench/app-secret"], runs)
+_, s = timed(["secret-tool", "lookup", "service", "clavis-bench", "username", "app-secret"], runs)
+rows.append(("keyring read (median per process)", c, s, "ms", "secret-tool lookup"))
+try:
+    _, k = timed([sys.executable, "-m", "keyring", "get", "clavis-bench", "app-secret"], max(2, runs // 10))
+    rows.append(("keyring read (median per process)", c, k, "ms", "python3 -m keyring get"))
+except subprocess.CalledProcessError:
+    pass
+subprocess.run([clavis, "secret", "delete", "keyring:clavis-bench/app-secret"], capture_output=True)
+
+# 3. age: decrypt a large file, and scrypt at the same work factor.
+mib = 4 if quick else 64
+key = os.path.join(work, "key.txt")
+subprocess.run(["age-keygen", "-o", key], check=True, capture_output=True)
+recipient = subprocess.run(["age-keygen", "-y", key], check=True, capture_output=True, text=True).stdout.strip()
+plain = os.path.join(work, "plain")
+with open(plain, "wb") as handle:
+    handle.write(os.urandom(mib * 1024 * 1024))
+sealed = os.path.join(work, "file.age")
+subprocess.run(["age", "-r", recipient, "-o", sealed, plain], check=True)
+_, c = timed([clavis, "age", "decrypt", "-i", key, sealed], 3 if quick else 5)
+_, a = timed(["age", "-d", "-i", key, sealed], 3 if quick else 5)
+rows.append((f"age decrypt {mib} MiB (median)", c, a, "ms", "age -d"))
+factor = 12 if quick else 18
+pw = os.path.join(work, "pw")
+with open(pw, "w") as handle:
+    handle.write("bench-passphrase\n")
+os.chmod(pw, 0o600)
+small = os.path.join(work, "small.age")
+with open(os.path.join(work, "x"), "w") as handle:
+    handle.write("x")
+subprocess.run([clavis, "age", "encrypt", "--passphrase-file", pw, "--work-factor", str(factor), "-o", small, os.path.join(work, "x")], check=True)
+_, c = timed([clavis, "age", "decrypt", "--passphrase-file", pw, small], 3)
+script = f"import pyrage; pyrage.passphrase.decrypt(open({small!r},'rb').read(), 'bench-passphrase')"
+_, p = timed([sys.executable, "-c", script], 3)
+rows.append((f"scrypt 2^{factor} unlock (median per process)", c, p, "ms", "pyrage"))
+
+# 4. CLI cold start.
+_, c = timed([clavis, "--version"], 10 if quick else 50)
+_, a = timed(["age", "--version"], 10 if quick else 50)
+rows.append(("CLI cold start (--version, median)", c, a, "ms", "age --version"))
+
+elapsed = time.time() - started
+print(f"Clavis beside its peers — {'QUICK (debug build, tiny sizes)' if quick else 'release build'}; "
+      f"{platform.node()} {os.cpu_count()} cores, {platform.machine()}; {elapsed:.0f} s")
+print(f"{'row':48} {'clavis':>12} {'peer':>12} {'unit':>12} {'ratio':>8}  peer")
+for row, c, p, unit, name in rows:
+    ratio = f"{c / p:8.3f}" if p else "     n/a"
+    peer = f"{p:12.2f}" if p is not None else f"{'':>12}"
+    print(f"{row:48} {c:12.2f} {peer} {unit:>12} {ratio}  {name}")
+print("ratio = clavis / peer (below 1: Clavis is faster; for 'requests', fewer is better)")
