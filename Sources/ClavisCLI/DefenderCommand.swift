@@ -9,7 +9,7 @@ struct DefenderCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "defender",
         abstract: "Call the Microsoft Defender XDR API: incidents and advanced hunting.",
-        subcommands: [Incidents.self, IncidentCommand.self, Update.self, Hunt.self])
+        subcommands: [Incidents.self, IncidentCommand.self, Update.self, Hunt.self, Watch.self])
 
     struct APIOptions: ParsableArguments {
         @Option(help: "The API: commercial, gcc, gcchigh, or a base URL (the emulator).") var api = "commercial"
