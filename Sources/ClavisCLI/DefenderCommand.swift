@@ -12,7 +12,8 @@ struct DefenderCommand: AsyncParsableCommand {
         subcommands: [Incidents.self, IncidentCommand.self, Update.self, Hunt.self, Watch.self])
 
     struct APIOptions: ParsableArguments {
-        @Option(help: "The API: commercial, gcc, gcchigh, or a base URL (the emulator).") var api = "commercial"
+        @Option(help: "The API: commercial, gcc, gcchigh, graph, or a base URL (the emulator).") var api = "commercial"
+        @Flag(help: "Speak the Microsoft Graph security API (with a base URL; implied by --api graph).") var graph = false
         @OptionGroup var credentials: CredentialOptions
         @OptionGroup var sources: SourceOptions
 
@@ -21,7 +22,8 @@ struct DefenderCommand: AsyncParsableCommand {
             case "commercial": .commercial
             case "gcc": .gcc
             case "gcchigh", "gcc-high", "dod": .gccHigh
-            default: DefenderEndpoint(baseURL: api)
+            case "graph": .graph
+            default: DefenderEndpoint(baseURL: api, flavour: graph ? .graph : .defender)
             }
             let credential = CachingTokenCredential(try credentials.credential(resolver: CLIContext.resolver(sources)))
             return DefenderClient(credential: credential, endpoint: endpoint)

@@ -3,12 +3,21 @@ import ClavisIdentity
 import Foundation
 import Synchronization
 
-/// Where the Defender XDR API lives.
+/// Where the Defender XDR API lives, and which flavour it speaks.
 public struct DefenderEndpoint: Sendable, Hashable {
+    /// The Defender XDR API (`/api/incidents`, `/api/advancedhunting/run`) or its named successor,
+    /// the Microsoft Graph security API (`/v1.0/security/incidents`, `/v1.0/security/runHuntingQuery`).
+    public enum Flavour: String, Sendable, Hashable { case defender, graph }
+
     /// The base URL, e.g. `https://api.security.microsoft.com`.
     public let baseURL: String
     /// The token resource (scope without `/.default`).
     public let resource: String
+    /// The API flavour.
+    public var flavour: Flavour = .defender
+
+    /// Microsoft Graph (commercial), the successor Microsoft names for incidents and hunting.
+    public static let graph = DefenderEndpoint(baseURL: "https://graph.microsoft.com", resource: "https://graph.microsoft.com", flavour: .graph)
 
     /// Commercial cloud.
     public static let commercial = DefenderEndpoint(baseURL: "https://api.security.microsoft.com", resource: "https://api.security.microsoft.com")
@@ -17,10 +26,11 @@ public struct DefenderEndpoint: Sendable, Hashable {
     /// GCC High and DoD.
     public static let gccHigh = DefenderEndpoint(baseURL: "https://api-gov.security.microsoft.us", resource: "https://api-gov.security.microsoft.us")
 
-    /// A custom base URL (the emulator), with the commercial resource unless given.
-    public init(baseURL: String, resource: String = "https://api.security.microsoft.com") {
+    /// A custom base URL (the emulator), with the flavour's resource unless given.
+    public init(baseURL: String, resource: String? = nil, flavour: Flavour = .defender) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
-        self.resource = resource
+        self.resource = resource ?? (flavour == .graph ? "https://graph.microsoft.com" : "https://api.security.microsoft.com")
+        self.flavour = flavour
     }
 }
 
@@ -44,6 +54,19 @@ public struct Incident: Sendable {
     public var raw: [String: DecodedToken.JSONValue]
 
     init?(_ object: [String: Any]) {
+        if object["incidentId"] == nil, let graphId = (object["id"] as? String).flatMap({ Int($0) }) {
+            // The Graph shape: id (string), displayName, lowerCamel status/severity, *DateTime.
+            func upper(_ text: String?) -> String { text.map { $0.prefix(1).uppercased() + $0.dropFirst() } ?? "" }
+            id = graphId
+            name = object["displayName"] as? String ?? ""
+            status = upper(object["status"] as? String)
+            severity = upper(object["severity"] as? String)
+            lastUpdateTime = object["lastUpdateDateTime"] as? String ?? ""
+            createdTime = object["createdDateTime"] as? String ?? ""
+            assignedTo = object["assignedTo"] as? String
+            raw = object.mapValues(DecodedToken.JSONValue.init)
+            return
+        }
         guard let id = object["incidentId"] as? Int else { return nil }
         self.id = id
         name = object["incidentName"] as? String ?? ""
@@ -97,9 +120,16 @@ public struct DefenderClient: Sendable {
                             var query = ["$top=\(min(max(pageSize, 1), 100))", "$skip=\(skip)"]
                             if let filter { query.append("$filter=" + Self.encode(filter)) }
                             if let orderBy { query.append("$orderby=" + Self.encode(orderBy)) }
-                            url = "\(endpoint.baseURL)/api/incidents?" + query.joined(separator: "&")
+                            if endpoint.flavour == .graph {
+                                query = ["$top=\(min(max(pageSize, 1), 100))"]
+                                if let filter { query.append("$filter=" + Self.encode(GraphTranslation.filter(filter))) }
+                                if let orderBy { query.append("$orderby=" + Self.encode(GraphTranslation.filter(orderBy))) }
+                                url = "\(endpoint.baseURL)/v1.0/security/incidents?" + query.joined(separator: "&")
+                            } else {
+                                url = "\(endpoint.baseURL)/api/incidents?" + query.joined(separator: "&")
+                            }
                         }
-                        let object = try await request(.GET, url, role: "Incident.Read.All")
+                        let object = try await request(.GET, url, role: role(read: true))
                         let page = (object["value"] as? [[String: Any]] ?? []).compactMap(Incident.init)
                         for incident in page {
                             continuation.yield(incident)
@@ -109,7 +139,7 @@ public struct DefenderClient: Sendable {
                         progress?(delivered)
                         next = object["@odata.nextLink"] as? String
                         if next == nil {
-                            guard page.count == min(max(pageSize, 1), 100) else { break }
+                            guard endpoint.flavour == .defender, page.count == min(max(pageSize, 1), 100) else { break }
                             skip += page.count
                         }
                     }
@@ -124,7 +154,7 @@ public struct DefenderClient: Sendable {
 
     /// One incident.
     public func incident(_ id: Int) async throws -> Incident {
-        let object = try await request(.GET, "\(endpoint.baseURL)/api/incidents/\(id)", role: "Incident.Read.All")
+        let object = try await request(.GET, incidentURL(id), role: role(read: true))
         guard let incident = Incident(object) else { throw ClavisError(.serviceError, reference: "incident \(id)", reason: "the reply is not an incident") }
         return incident
     }
@@ -132,8 +162,20 @@ public struct DefenderClient: Sendable {
     /// Updates an incident: `status`, `assignedTo`, `classification`, `determination`, `tags`
     /// (replaces), `comment` (appends).
     public func update(_ id: Int, fields: [String: DecodedToken.JSONValue]) async throws -> Incident {
+        var fields = fields
+        var graphComment: String?
+        if endpoint.flavour == .graph {
+            // Graph takes lowerCamel values, and comments through their own endpoint.
+            if case .string(let status)? = fields["status"] { fields["status"] = .string(status.prefix(1).lowercased() + status.dropFirst()) }
+            if case .string(let text)? = fields.removeValue(forKey: "comment") { graphComment = text }
+        }
         let body = try JSONEncoder().encode(fields)
-        let object = try await request(.PATCH, "\(endpoint.baseURL)/api/incidents/\(id)", body: Array(body), role: "Incident.ReadWrite.All")
+        var object = try await request(.PATCH, incidentURL(id), body: Array(body), role: role(read: false))
+        if let graphComment {
+            let comment = try JSONSerialization.data(withJSONObject: ["@odata.type": "microsoft.graph.security.alertComment", "comment": graphComment])
+            _ = try await request(.POST, incidentURL(id) + "/comments", body: Array(comment), role: role(read: false))
+            object = try await request(.GET, incidentURL(id), role: role(read: true))
+        }
         guard let incident = Incident(object) else { throw ClavisError(.serviceError, reference: "incident \(id)", reason: "the reply is not an incident") }
         return incident
     }
@@ -141,10 +183,27 @@ public struct DefenderClient: Sendable {
     /// Runs an advanced-hunting query (`POST /api/advancedhunting/run`).
     public func hunt(_ query: String) async throws -> HuntingResult {
         let body = try JSONSerialization.data(withJSONObject: ["Query": query])
-        let object = try await request(.POST, "\(endpoint.baseURL)/api/advancedhunting/run", body: Array(body), role: "AdvancedHunting.Read.All")
-        let schema = (object["Schema"] as? [[String: Any]] ?? []).map { (name: $0["Name"] as? String ?? "", type: $0["Type"] as? String ?? "") }
-        let rows = (object["Results"] as? [[String: Any]] ?? []).map { $0.mapValues(DecodedToken.JSONValue.init) }
+        let graph = endpoint.flavour == .graph
+        let url = graph ? "\(endpoint.baseURL)/v1.0/security/runHuntingQuery" : "\(endpoint.baseURL)/api/advancedhunting/run"
+        let object = try await request(.POST, url, body: Array(body), role: graph ? "ThreatHunting.Read.All" : "AdvancedHunting.Read.All")
+        let schema = (object[graph ? "schema" : "Schema"] as? [[String: Any]] ?? []).map {
+            (name: $0[graph ? "name" : "Name"] as? String ?? "", type: $0[graph ? "type" : "Type"] as? String ?? "")
+        }
+        let rows = (object[graph ? "results" : "Results"] as? [[String: Any]] ?? []).map { $0.mapValues(DecodedToken.JSONValue.init) }
         return HuntingResult(schema: schema, rows: rows)
+    }
+
+    private func incidentURL(_ id: Int) -> String {
+        endpoint.flavour == .graph ? "\(endpoint.baseURL)/v1.0/security/incidents/\(id)" : "\(endpoint.baseURL)/api/incidents/\(id)"
+    }
+
+    private func role(read: Bool) -> String {
+        switch (endpoint.flavour, read) {
+        case (.defender, true): "Incident.Read.All"
+        case (.defender, false): "Incident.ReadWrite.All"
+        case (.graph, true): "SecurityIncident.Read.All"
+        case (.graph, false): "SecurityIncident.ReadWrite.All"
+        }
     }
 
     private func request(_ method: HTTPMethod, _ url: String, body: [UInt8]? = nil, role: String) async throws -> [String: Any] {
@@ -177,6 +236,18 @@ public struct DefenderClient: Sendable {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
         return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+}
+
+/// Defender filter and order expressions in Graph's vocabulary.
+enum GraphTranslation {
+    static func filter(_ text: String) -> String {
+        var result = text.replacingOccurrences(of: "lastUpdateTime", with: "lastUpdateDateTime")
+            .replacingOccurrences(of: "createdTime", with: "createdDateTime")
+        for status in ["Active", "InProgress", "Resolved", "Redirected"] {
+            result = result.replacingOccurrences(of: "'\(status)'", with: "'\(status.prefix(1).lowercased() + status.dropFirst())'")
+        }
+        return result
     }
 }
 

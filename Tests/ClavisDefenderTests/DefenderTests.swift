@@ -11,15 +11,17 @@ enum DefenderFixture {
     static let reader = "55555555-aaaa-4bbb-8ccc-000000000001"
     static let writer = "55555555-aaaa-4bbb-8ccc-000000000002"
     static let noRoles = "55555555-aaaa-4bbb-8ccc-000000000003"
+    static let graphApp = "55555555-aaaa-4bbb-8ccc-000000000004"
     static let secret = "defender-emulator-test-secret-0123456789"  // clavis:allow (emulator test value)
 
     static func withDefender<R>(incidents: Int = 250, callsPerMinute: Int? = nil,
-                                _ body: (RunningEmulator, (String) -> DefenderClient) async throws -> R) async throws -> R {
+                                graph: Bool = false, _ body: (RunningEmulator, (String) -> DefenderClient) async throws -> R) async throws -> R {
         let api = "https://api.security.microsoft.com"
         let emulator = try await Emulator.start(EmulatorConfig(tenants: [.init(id: tenant, apps: [
             .init(clientId: reader, secrets: [secret], permissions: [api: ["Incident.Read.All", "AdvancedHunting.Read.All"]]),
             .init(clientId: writer, secrets: [secret], permissions: [api: ["Incident.ReadWrite.All"]]),
             .init(clientId: noRoles, secrets: [secret]),
+            .init(clientId: graphApp, secrets: [secret], permissions: ["https://graph.microsoft.com": ["SecurityIncident.ReadWrite.All", "ThreatHunting.Read.All"]]),
         ])], defender: .init(incidents: incidents, callsPerMinute: callsPerMinute)))
         defer { Task { await emulator.stop() } }
         let authority = try Authority(emulator.baseURL)
@@ -28,7 +30,7 @@ enum DefenderFixture {
         let result = try await body(emulator) { app in
             DefenderClient(credential: CachingTokenCredential(ClientSecretCredential(tenant: tenant, clientId: app, reference: "memory:s", authority: authority,
                                                                                     transport: transport) { Secret(secret) }),
-                           endpoint: DefenderEndpoint(baseURL: emulator.baseURL), transport: transport)
+                           endpoint: DefenderEndpoint(baseURL: emulator.baseURL, flavour: graph ? .graph : .defender), transport: transport)
         }
         await emulator.stop()
         return result
@@ -102,6 +104,28 @@ typealias D = DefenderFixture
             let started = ContinuousClock.now
             _ = try await reader.incident(2)
             #expect(ContinuousClock.now - started >= .seconds(1))
+        }
+    }
+}
+
+@Suite(.serialized) struct GraphFlavourTests {
+    @Test func theSameSwiftAPIOverMicrosoftGraph() async throws {
+        try await D.withDefender(graph: true) { emulator, client in
+            let graph = client(D.graphApp)
+            var ids: [Int] = []
+            for try await incident in graph.incidents(pageSize: 20) { ids.append(incident.id) }
+            #expect(ids.count == 250 && Set(ids).count == 250)
+            #expect((emulator.state.statistics["defender"] ?? 0) == 13)  // @odata.nextLink across 13 pages
+            var active: [Incident] = []
+            for try await incident in graph.incidents(filter: "status eq 'Active'", orderBy: "lastUpdateTime asc") { active.append(incident) }
+            #expect(!active.isEmpty && active.allSatisfy { $0.status == "Active" })
+            let updated = try await graph.update(7, fields: ["status": .string("Resolved"), "comment": .string("via Graph")])
+            #expect(updated.status == "Resolved")
+            let hunt = try await graph.hunt("AlertInfo | take 2")
+            #expect(hunt.rows.count == 2 && hunt.schema.first?.name == "Timestamp")
+            await expectFailure(ClavisError.self, where: { $0.code == .permissionDenied }, containing: "Missing application roles") {
+                _ = try await client(D.reader).incident(1)
+            }
         }
     }
 }

@@ -62,6 +62,43 @@ final class DefenderRoutes: Sendable {
             let id = context.parameters.get("id").flatMap { Int($0) } ?? -1
             return try await self.guarded(request, role: "Incident.ReadWrite.All") { self.update(id, body: Data(buffer: body)) }
         }
+        let graph = "https://graph.microsoft.com"
+        router.get("/v1.0/security/incidents") { request, _ in
+            try await self.guarded(request, role: "SecurityIncident.Read.All", audience: graph) { try self.graphList(request) }
+        }
+        router.get("/v1.0/security/incidents/:id") { request, context in
+            let id = context.parameters.get("id").flatMap { Int($0) } ?? -1
+            return try await self.guarded(request, role: "SecurityIncident.Read.All", audience: graph) { self.graphOne(id) }
+        }
+        router.patch("/v1.0/security/incidents/:id") { request, context in
+            let id = context.parameters.get("id").flatMap { Int($0) } ?? -1
+            let body = try await request.body.collect(upTo: 1 << 20)
+            return try await self.guarded(request, role: "SecurityIncident.ReadWrite.All", audience: graph) {
+                guard let changes = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] else {
+                    return Self.error(.badRequest, "BadRequest", "The body is not a JSON object")
+                }
+                var mapped = changes
+                if let status = changes["status"] as? String { mapped["status"] = status.prefix(1).uppercased() + status.dropFirst() }
+                let data = (try? JSONSerialization.data(withJSONObject: mapped)) ?? Data()
+                let reply = self.update(id, body: data)
+                return reply.status == .ok ? self.graphOne(id) : reply
+            }
+        }
+        router.post("/v1.0/security/incidents/:id/comments") { request, context in
+            let id = context.parameters.get("id").flatMap { Int($0) } ?? -1
+            let body = try await request.body.collect(upTo: 1 << 20)
+            return try await self.guarded(request, role: "SecurityIncident.ReadWrite.All", audience: graph) {
+                let comment = ((try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any])?["comment"] as? String ?? ""
+                let data = (try? JSONSerialization.data(withJSONObject: ["comment": comment])) ?? Data()
+                return self.update(id, body: data)
+            }
+        }
+        router.post("/v1.0/security/runHuntingQuery") { request, _ in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            return try await self.guarded(request, role: "ThreatHunting.Read.All", audience: graph) {
+                Hunting.run(Data(buffer: body), graph: true)
+            }
+        }
         router.post("/api/advancedhunting/run") { request, _ in
             let body = try await request.body.collect(upTo: 1 << 20)
             return try await self.guarded(request, role: "AdvancedHunting.Read.All") { Hunting.run(Data(buffer: body)) }
@@ -73,7 +110,8 @@ final class DefenderRoutes: Sendable {
     }
 
     /// Faults, the rate limit, and the token: issued by this emulator, for the Defender API, with the role.
-    func guarded(_ request: Request, role: String, _ body: () throws -> Response) async throws -> Response {
+    func guarded(_ request: Request, role: String, audience: String = "https://api.security.microsoft.com",
+                 _ body: () throws -> Response) async throws -> Response {
         state.count("defender")
         if let fault = state.takeFault(for: "defender") {
             var headers: HTTPFields = [:]
@@ -98,12 +136,15 @@ final class DefenderRoutes: Sendable {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
               let claims = try? await state.keys.verify(String(header.dropFirst(7)), as: AppTokenClaims.self),
               claims.exp > Int(Date().timeIntervalSince1970),
-              claims.aud.trimmingCharacters(in: ["/"]) == "https://api.security.microsoft.com" else {
+              claims.aud.trimmingCharacters(in: ["/"]) == audience else {
             return Self.error(.unauthorized, "Unauthorized", "Authorization has been denied for this request.")
         }
         let roles = claims.roles ?? []
-        let satisfied = roles.contains(role) || (role == "Incident.Read.All" && roles.contains("Incident.ReadWrite.All"))
+        let satisfied = roles.contains(role) || (role.hasSuffix(".Read.All") && roles.contains(role.replacingOccurrences(of: ".Read.All", with: ".ReadWrite.All")))
         guard satisfied else {
+            if audience == "https://graph.microsoft.com" {
+                return Self.error(.forbidden, "Forbidden", "Missing application roles. API required roles: \(role).")
+            }
             return Self.error(.forbidden, "Forbidden", "The application does not have any of the required application permissions (\(role)) to access the resource.")
         }
         return try body()
@@ -135,6 +176,61 @@ final class DefenderRoutes: Sendable {
         }
         let page = Array(items.dropFirst(skip).prefix(top))
         return EntraReply.json(["@odata.context": "https://api.security.microsoft.com/api/$metadata#Incidents", "value": page])
+    }
+
+    /// The Graph shape of an incident.
+    static func graphShape(_ incident: [String: Any]) -> [String: Any] {
+        func lower(_ text: Any?) -> Any { (text as? String).map { $0.prefix(1).lowercased() + $0.dropFirst() } ?? NSNull() }
+        return [
+            "id": String(incident["incidentId"] as? Int ?? 0), "displayName": incident["incidentName"] ?? "",
+            "createdDateTime": incident["createdTime"] ?? "", "lastUpdateDateTime": incident["lastUpdateTime"] ?? "",
+            "status": lower(incident["status"]), "severity": lower(incident["severity"]), "assignedTo": incident["assignedTo"] ?? NSNull(),
+            "classification": lower(incident["classification"]), "determination": lower(incident["determination"]),
+            "tags": incident["tags"] ?? [], "comments": incident["comments"] ?? [],
+            "incidentWebUrl": "https://security.microsoft.com/incidents/\(incident["incidentId"] ?? 0)",
+        ]
+    }
+
+    func graphOne(_ id: Int) -> Response {
+        guard let data = incidents.withLock({ list -> Data? in
+            guard let incident = list.first(where: { $0["incidentId"] as? Int == id }) else { return nil }
+            return try? JSONSerialization.data(withJSONObject: Self.graphShape(incident), options: [.sortedKeys, .withoutEscapingSlashes])
+        }) else {
+            return Self.error(.notFound, "NotFound", "Incident \(id) was not found")
+        }
+        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// Graph paging: `$top` (default 50) and an opaque `$skiptoken` in `@odata.nextLink`.
+    func graphList(_ request: Request) throws -> Response {
+        let query = request.uri.queryParameters
+        let top = min(max(Int(query.get("$top") ?? "") ?? 50, 1), 100)
+        let offset = query.get("$skiptoken").flatMap { Int(String($0).dropFirst(2), radix: 36) } ?? 0
+        var items = (try? JSONSerialization.jsonObject(with: incidents.withLock { list in
+            (try? JSONSerialization.data(withJSONObject: list)) ?? Data("[]".utf8)
+        })) as? [[String: Any]] ?? []
+        if let filter = query.get("$filter").map({ String($0) }) {
+            var translated = filter.replacingOccurrences(of: "lastUpdateDateTime", with: "lastUpdateTime").replacingOccurrences(of: "createdDateTime", with: "createdTime")
+            for status in ["Active", "InProgress", "Resolved", "Redirected"] {
+                translated = translated.replacingOccurrences(of: "'\(status.prefix(1).lowercased() + status.dropFirst())'", with: "'\(status)'")
+            }
+            guard let predicate = ODataFilter(translated) else { return Self.error(.badRequest, "BadRequest", "Invalid filter clause") }
+            items = items.filter(predicate.matches)
+        }
+        let ascending = (query.get("$orderby").map { String($0) } ?? "").hasSuffix(" asc")
+        items.sort { a, b in
+            let x = "\(a["lastUpdateTime"] ?? "")", y = "\(b["lastUpdateTime"] ?? "")"
+            return x == y ? (a["incidentId"] as? Int ?? 0) < (b["incidentId"] as? Int ?? 0) : (ascending ? x < y : x > y)
+        }
+        let page = items.dropFirst(offset).prefix(top).map(Self.graphShape)
+        var object: [String: Any] = ["@odata.context": "https://graph.microsoft.com/v1.0/$metadata#security/incidents", "value": Array(page)]
+        if offset + top < items.count {
+            var next = "http://\(request.head.authority ?? "127.0.0.1")/v1.0/security/incidents?$top=\(top)&$skiptoken=sk\(String(offset + top, radix: 36))"
+            if let filter = query.get("$filter") { next += "&$filter=" + (String(filter).addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "") }
+            if let order = query.get("$orderby") { next += "&$orderby=" + (String(order).addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "") }
+            object["@odata.nextLink"] = next
+        }
+        return EntraReply.json(object)
     }
 
     func one(_ id: Int) -> Response {

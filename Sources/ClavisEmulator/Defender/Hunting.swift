@@ -30,7 +30,7 @@ enum Hunting {
         ]
     }()
 
-    static func run(_ body: Data) -> Response {
+    static func run(_ body: Data, graph: Bool = false) -> Response {
         guard let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any], let query = object["Query"] as? String else {
             return DefenderRoutes.error(.badRequest, "BadRequest", "The body must be {\"Query\": \"…\"}")
         }
@@ -78,6 +78,10 @@ enum Hunting {
             default:
                 return unsupported(stage)
             }
+        }
+        if graph {
+            return EntraReply.json(["@odata.context": "https://graph.microsoft.com/v1.0/$metadata#microsoft.graph.security.huntingQueryResults",
+                                    "schema": schema.map { ["name": $0.0, "type": $0.1] }, "results": rows])
         }
         return EntraReply.json([
             "Stats": ["ExecutionTime": 0.01, "resource_usage": ["cpu": ["total": 0.01]], "dataset_statistics": [["table_row_count": rows.count]]],
