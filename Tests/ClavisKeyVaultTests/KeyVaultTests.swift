@@ -1,9 +1,11 @@
+import AsyncHTTPClient
 import ClavisCore
 import ClavisEmulator
 import ClavisIdentity
 import ClavisKeyVault
 import ClavisTestSupport
 import Foundation
+import NIOSSL
 import Testing
 
 enum VaultFixture {
@@ -30,12 +32,31 @@ enum VaultFixture {
         ])
     }
 
-    static func withVault<R>(_ body: (RunningEmulator, Authority, HTTPTransport) async throws -> R) async throws -> R {
-        let emulator = try await Emulator.start(config())
+    /// An emulator serving HTTPS (a throwaway CA the transport alone trusts), or plain http for
+    /// tests that drive the `clavis` binary.
+    static func withVault<R>(tls: Bool = true, _ body: (RunningEmulator, Authority, HTTPTransport) async throws -> R) async throws -> R {
+        let certificates = try tls ? EmulatorTLS.make() : nil
+        let emulator = try await Emulator.start(config(), tls: certificates)
         defer { Task { await emulator.stop() } }
-        let transport = HTTPTransport(retry: RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(20), maxDelay: .seconds(2), maxTotal: .seconds(60)),
+        var client: HTTPClient?
+        if let certificates {
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.trustRoots = .certificates([try NIOSSLCertificate(bytes: Array(certificates.caPEM.utf8), format: .pem)])
+            var clientConfiguration = HTTPClient.Configuration(tlsConfiguration: configuration)
+            clientConfiguration.connectionPool.retryConnectionEstablishment = false
+            client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+        }
+        let transport = HTTPTransport(client: client ?? HTTPTransport.defaultClient,
+                                      retry: RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(20), maxDelay: .seconds(2), maxTotal: .seconds(60)),
                                       attemptTimeout: .seconds(30))
-        let result = try await body(emulator, try Authority(emulator.baseURL), transport)
+        let result: R
+        do {
+            result = try await body(emulator, try Authority(emulator.baseURL), transport)
+        } catch {
+            try? await client?.shutdown()
+            throw error
+        }
+        try await client?.shutdown()
         await emulator.stop()
         return result
     }
@@ -174,7 +195,7 @@ func expectCode(_ code: ClavisError.Code, containing text: String? = nil, source
 
 @Suite struct KeyVaultCLITests {
     @Test func secretCommandsOnKeyVaultReferences() async throws {
-        try await V.withVault { emulator, authority, _ in
+        try await V.withVault(tls: false) { emulator, authority, _ in
             let environment = ["AZURE_TENANT_ID": V.tenant, "AZURE_CLIENT_ID": V.writer, "AZURE_CLIENT_SECRET": V.vaultSecret,
                                "AZURE_AUTHORITY_HOST": authority.description, "CLAVIS_KEYVAULT_ALLOWED_HOSTS": "127.0.0.1"]
             let vault = "keyvault:\(emulator.baseURL)/vaults/prod"
