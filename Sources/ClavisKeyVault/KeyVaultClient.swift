@@ -75,6 +75,21 @@ public struct KeyVaultClient: Sendable {
         _ = try await send(.DELETE, location, path: "/secrets/\(location.name ?? "")", reference: reference, operation: "delete")
     }
 
+    /// Recovers a soft-deleted secret (all its versions).
+    public func recover(_ location: KeyVaultLocation, reference: String) async throws {
+        _ = try await send(.POST, location, path: "/deletedsecrets/\(location.name ?? "")/recover", body: [], reference: reference, operation: "recover")
+    }
+
+    /// Purges a soft-deleted secret for good, freeing its name.
+    public func purge(_ location: KeyVaultLocation, reference: String) async throws {
+        _ = try await send(.DELETE, location, path: "/deletedsecrets/\(location.name ?? "")", reference: reference, operation: "purge")
+    }
+
+    /// The names of soft-deleted secrets.
+    public func listDeletedNames(_ location: KeyVaultLocation, reference: String) async throws -> [String] {
+        try await list(location, path: "/deletedsecrets", reference: reference).compactMap { id in id.split(separator: "/").last.map(String.init) }.sorted()
+    }
+
     /// The names of the vault's secrets, following `nextLink` across pages.
     public func listNames(_ location: KeyVaultLocation, reference: String) async throws -> [String] {
         try await list(location, path: "/secrets", reference: reference).compactMap { id in id.split(separator: "/").last.map(String.init) }.sorted()

@@ -101,6 +101,15 @@ func expectCode(_ code: ClavisError.Code, containing text: String? = nil, source
             try await writer.delete(V.ref(emulator, "prod", "/secrets/s2"))
             await expectCode(.notFound) { _ = try await writer.secret(for: V.ref(emulator, "prod", "/secrets/s2")) }
             await expectCode(.invalidValue, containing: "ObjectIsDeletedButRecoverable") { try await writer.store(Secret("x"), for: V.ref(emulator, "prod", "/secrets/s2")) }
+            let s2 = try KeyVaultLocation("\(emulator.baseURL)/vaults/prod/secrets/s2", reference: "s2", allowedHosts: ["127.0.0.1"])
+            #expect(try await client.listDeletedNames(s2, reference: "s2") == ["s2"])
+            try await client.recover(s2, reference: "s2")
+            #expect(try await writer.secret(for: V.ref(emulator, "prod", "/secrets/s2")).revealedString() == "v2")
+            try await writer.delete(V.ref(emulator, "prod", "/secrets/s2"))
+            try await client.purge(s2, reference: "s2")
+            #expect(try await client.listDeletedNames(s2, reference: "s2").isEmpty)
+            try await writer.store(Secret("reborn"), for: V.ref(emulator, "prod", "/secrets/s2"))  // the name is free again
+            #expect(try await writer.secret(for: V.ref(emulator, "prod", "/secrets/s2")).revealedString() == "reborn")
             #expect((emulator.state.statistics["vault"] ?? 0) > 10)
         }
     }
