@@ -1,5 +1,6 @@
 import ArgumentParser
 import Clavis
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,7 +33,7 @@ struct RunCommand: AsyncParsableCommand {
         if argv.first == "--" { argv.removeFirst() }
         guard let program = argv.first else { throw CLIFailure(message: "nothing to run: clavis run [--env NAME=REF]… -- CMD [ARGS…]", exitCode: 64) }
 
-        var inherited = CurrentEnvironment.all()
+        var inherited = ProcessInfo.processInfo.environment
         if noInherit { inherited = inherited.filter { ["PATH", "HOME", "LANG"].contains($0.key) } }
         var planned = try SecretEnvironment.inheritedBindings(inherited)
         for path in envFile {
@@ -55,21 +56,6 @@ struct RunCommand: AsyncParsableCommand {
             }
             Exec.replaceProcess(program: program, arguments: argv, environment: environment)
         }
-    }
-}
-
-/// The process environment as a dictionary.
-enum CurrentEnvironment {
-    static func all() -> [String: String] {
-        var result: [String: String] = [:]
-        let start: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = environ
-        guard var cursor = start else { return result }
-        while let entry = cursor.pointee {
-            let text = String(cString: entry)
-            if let equals = text.firstIndex(of: "=") { result[String(text[..<equals])] = String(text[text.index(after: equals)...]) }
-            cursor += 1
-        }
-        return result
     }
 }
 

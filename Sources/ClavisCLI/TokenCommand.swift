@@ -152,9 +152,7 @@ struct ConsentURLCommand: AsyncParsableCommand {
 
     func run() async throws {
         let base = (try authority.map(Authority.init) ?? Authority.fromEnvironment()).description
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        let redirect = redirectUri.addingPercentEncoding(withAllowedCharacters: allowed) ?? redirectUri
+        let redirect = HTTPTransport.percentEncode(redirectUri)
         Terminal.printLine("\(base)/\(tenant)/oauth2/authorize?prompt=consent&client_id=\(clientId)&response_type=code&sso_reload=true")
         Terminal.printLine("\(base)/\(tenant)/v2.0/adminconsent?client_id=\(clientId)&redirect_uri=\(redirect)")
         Terminal.note("Open either link as a Global or Privileged Role Administrator and accept the application permissions.")

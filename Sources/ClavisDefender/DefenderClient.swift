@@ -118,12 +118,12 @@ public struct DefenderClient: Sendable {
                         var url = next ?? ""
                         if next == nil {
                             var query = ["$top=\(min(max(pageSize, 1), 100))", "$skip=\(skip)"]
-                            if let filter { query.append("$filter=" + Self.encode(filter)) }
-                            if let orderBy { query.append("$orderby=" + Self.encode(orderBy)) }
+                            if let filter { query.append("$filter=" + HTTPTransport.percentEncode(filter)) }
+                            if let orderBy { query.append("$orderby=" + HTTPTransport.percentEncode(orderBy)) }
                             if endpoint.flavour == .graph {
                                 query = ["$top=\(min(max(pageSize, 1), 100))"]
-                                if let filter { query.append("$filter=" + Self.encode(GraphTranslation.filter(filter))) }
-                                if let orderBy { query.append("$orderby=" + Self.encode(GraphTranslation.filter(orderBy))) }
+                                if let filter { query.append("$filter=" + HTTPTransport.percentEncode(GraphTranslation.filter(filter))) }
+                                if let orderBy { query.append("$orderby=" + HTTPTransport.percentEncode(GraphTranslation.filter(orderBy))) }
                                 url = "\(endpoint.baseURL)/v1.0/security/incidents?" + query.joined(separator: "&")
                             } else {
                                 url = "\(endpoint.baseURL)/api/incidents?" + query.joined(separator: "&")
@@ -230,12 +230,6 @@ public struct DefenderClient: Sendable {
         }
         guard let object = reply.jsonObject else { throw ClavisError(.serviceError, reference: reference, reason: "the reply is not JSON") }
         return object
-    }
-
-    static func encode(_ text: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
     }
 }
 

@@ -1,4 +1,5 @@
 import ClavisCore
+import ClavisIdentity
 import Foundation
 
 /// Where a Key Vault secret lives, parsed from `keyvault:https://VAULT.vault.azure.net/secrets/NAME[/VERSION]`
@@ -26,7 +27,7 @@ public struct KeyVaultLocation: Sendable, Hashable {
             throw ClavisError.invalidReference(reference, reason: "\(host) is not a Key Vault domain (\(Self.knownDomains.joined(separator: ", ")))",
                                                hint: "for the emulator, allow the host with CLAVIS_KEYVAULT_ALLOWED_HOSTS=\(host)")
         }
-        guard scheme == "https" || (scheme == "http" && allowed && Self.isLoopback(host)) else {
+        guard scheme == "https" || (scheme == "http" && allowed && Authority.isLoopback(host)) else {
             throw ClavisError.invalidReference(reference, reason: "Key Vault is reached over https only (plain http only to an allowed loopback host)")
         }
         let segments = components.path.split(separator: "/").map(String.init)
@@ -51,10 +52,6 @@ public struct KeyVaultLocation: Sendable, Hashable {
         self.vault = vault
         self.name = name
         self.version = version
-    }
-
-    static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
     /// The vault's host.

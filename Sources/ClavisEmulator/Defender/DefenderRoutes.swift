@@ -112,11 +112,10 @@ final class DefenderRoutes: Sendable {
     /// Faults, the rate limit, and the token: issued by this emulator, for the Defender API, with the role.
     func guarded(_ request: Request, role: String, audience: String = "https://api.security.microsoft.com",
                  _ body: () throws -> Response) async throws -> Response {
-        state.count("defender")
-        if let fault = state.takeFault(for: "defender") {
-            var headers: HTTPFields = [:]
-            if let retryAfter = fault.retryAfter { headers[HTTPField.Name("Retry-After")!] = String(retryAfter) }
-            return Self.error(HTTPResponse.Status(code: fault.status ?? 500), "TooManyRequests", "Injected fault", headers: headers)
+        if let faulted = try await state.intercept("defender", status: { fault, headers in
+            Self.error(HTTPResponse.Status(code: fault.status ?? 500), "TooManyRequests", "Injected fault", headers: headers)
+        }) {
+            return faulted
         }
         if let limit = state.config.defender?.callsPerMinute {
             let now = Date()
@@ -133,10 +132,7 @@ final class DefenderRoutes: Sendable {
                 return Self.error(.tooManyRequests, "TooManyRequests", "API calls quota exceeded! Maximum allowed \(limit) per minute. Try again in \(reset) seconds.", headers: headers)
             }
         }
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-              let claims = try? await state.keys.verify(String(header.dropFirst(7)), as: AppTokenClaims.self),
-              claims.exp > Int(Date().timeIntervalSince1970),
-              claims.aud.trimmingCharacters(in: ["/"]) == audience else {
+        guard let claims = await state.issuedClaims(request.headers[.authorization]), claims.aud.trimmingCharacters(in: ["/"]) == audience else {
             return Self.error(.unauthorized, "Unauthorized", "Authorization has been denied for this request.")
         }
         let roles = claims.roles ?? []
@@ -155,9 +151,7 @@ final class DefenderRoutes: Sendable {
         let top = Int(query.get("$top") ?? "") ?? 100
         guard (1...100).contains(top) else { return Self.error(.badRequest, "BadRequest", "$top must be between 1 and 100") }
         let skip = max(Int(query.get("$skip") ?? "") ?? 0, 0)
-        var items = (try? JSONSerialization.jsonObject(with: incidents.withLock { list in
-            (try? JSONSerialization.data(withJSONObject: list)) ?? Data("[]".utf8)
-        })) as? [[String: Any]] ?? []
+        var items = snapshot()
         if let filter = query.get("$filter").map({ String($0) }) {
             guard let predicate = ODataFilter(filter) else {
                 return Self.error(.badRequest, "BadRequest", "Invalid filter clause: only status, assignedTo (eq), lastUpdateTime and createdTime (eq, ge, gt, le, lt) joined by 'and' are supported")
@@ -191,24 +185,14 @@ final class DefenderRoutes: Sendable {
         ]
     }
 
-    func graphOne(_ id: Int) -> Response {
-        guard let data = incidents.withLock({ list -> Data? in
-            guard let incident = list.first(where: { $0["incidentId"] as? Int == id }) else { return nil }
-            return try? JSONSerialization.data(withJSONObject: Self.graphShape(incident), options: [.sortedKeys, .withoutEscapingSlashes])
-        }) else {
-            return Self.error(.notFound, "NotFound", "Incident \(id) was not found")
-        }
-        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
+    func graphOne(_ id: Int) -> Response { one(id, shape: Self.graphShape) }
 
     /// Graph paging: `$top` (default 50) and an opaque `$skiptoken` in `@odata.nextLink`.
     func graphList(_ request: Request) throws -> Response {
         let query = request.uri.queryParameters
         let top = min(max(Int(query.get("$top") ?? "") ?? 50, 1), 100)
         let offset = query.get("$skiptoken").flatMap { Int(String($0).dropFirst(2), radix: 36) } ?? 0
-        var items = (try? JSONSerialization.jsonObject(with: incidents.withLock { list in
-            (try? JSONSerialization.data(withJSONObject: list)) ?? Data("[]".utf8)
-        })) as? [[String: Any]] ?? []
+        var items = snapshot()
         if let filter = query.get("$filter").map({ String($0) }) {
             var translated = filter.replacingOccurrences(of: "lastUpdateDateTime", with: "lastUpdateTime").replacingOccurrences(of: "createdDateTime", with: "createdTime")
             for status in ["Active", "InProgress", "Resolved", "Redirected"] {
@@ -233,14 +217,27 @@ final class DefenderRoutes: Sendable {
         return EntraReply.json(object)
     }
 
-    func one(_ id: Int) -> Response {
+    /// One incident, in the Defender shape or another (`graphShape`).
+    func one(_ id: Int, shape: @escaping ([String: Any]) -> [String: Any] = { $0 }) -> Response {
         guard let data = incidents.withLock({ list -> Data? in
             guard let incident = list.first(where: { $0["incidentId"] as? Int == id }) else { return nil }
-            return try? JSONSerialization.data(withJSONObject: incident, options: [.sortedKeys, .withoutEscapingSlashes])
+            return try? JSONSerialization.data(withJSONObject: shape(incident), options: [.sortedKeys, .withoutEscapingSlashes])
         }) else {
             return Self.error(.notFound, "NotFound", "Incident \(id) was not found")
         }
-        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Self.jsonData(data)
+    }
+
+    /// A 200 reply carrying already-serialised JSON (values leave the store only as `Data`).
+    static func jsonData(_ data: Data) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// A copy of the store, for filtering and sorting outside the lock.
+    func snapshot() -> [[String: Any]] {
+        (try? JSONSerialization.jsonObject(with: incidents.withLock { list in
+            (try? JSONSerialization.data(withJSONObject: list)) ?? Data("[]".utf8)
+        })) as? [[String: Any]] ?? []
     }
 
     func update(_ id: Int, body: Data) -> Response {
@@ -272,7 +269,7 @@ final class DefenderRoutes: Sendable {
             return try? JSONSerialization.data(withJSONObject: list[index], options: [.sortedKeys, .withoutEscapingSlashes])
         }
         guard let updated else { return Self.error(.notFound, "NotFound", "Incident \(id) was not found") }
-        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: updated)))
+        return Self.jsonData(updated)
     }
 }
 

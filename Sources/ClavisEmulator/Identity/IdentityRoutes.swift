@@ -4,9 +4,6 @@ import HTTPTypes
 import Hummingbird
 import JWTKit
 
-/// Thrown by a `drop` fault's body so the connection closes mid-reply.
-struct DroppedConnection: Error {}
-
 /// The claims of an app-only token, as Entra issues them.
 struct AppTokenClaims: JWTPayload {
     var aud: String
@@ -52,25 +49,13 @@ struct IdentityRoutes: Sendable {
 
     /// Applies an injected fault for `target`, or runs `body`.
     func faulted(_ target: String, _ body: () async throws -> Response) async throws -> Response {
-        state.count(target)
-        guard let fault = state.takeFault(for: target) else { return try await body() }
-        switch fault.kind {
-        case "delay":
-            try await Task.sleep(for: .milliseconds(fault.delayMilliseconds ?? 1000))
-            return try await body()
-        case "malformed":
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"access_token\": ")))
-        case "drop":
-            // The body fails mid-write: the server closes the connection without a complete reply.
-            return Response(status: .ok, headers: [.contentType: "application/json", .contentLength: "4096"],
-                            body: ResponseBody { _ in throw DroppedConnection() })
-        default:
-            var headers: HTTPFields = [:]
-            if let retryAfter = fault.retryAfter { headers[HTTPField.Name("Retry-After")!] = String(retryAfter) }
+        let faulted = try await state.intercept(target) { fault, headers in
             let status = HTTPResponse.Status(code: fault.status ?? 500)
             return EntraReply.json(["error": "temporarily_unavailable", "error_description": "AADSTS50196: injected fault (HTTP \(status.code))",
                                     "error_codes": [50196]], status: status, headers: headers)
         }
+        if let faulted { return faulted }
+        return try await body()
     }
 
     func discovery(_ request: Request, _ context: BasicRequestContext, version: Int) async throws -> Response {

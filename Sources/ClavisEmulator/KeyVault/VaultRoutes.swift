@@ -71,15 +71,12 @@ final class VaultRoutes: Sendable {
     /// Checks api-version, the bearer token (challenging when absent or invalid) and the app's access, then runs `body`.
     func handle(_ request: Request, _ context: BasicRequestContext, _ operation: String,
                 _ body: @escaping (EmulatorConfig.Vault, String, Request) throws -> Response) async throws -> Response {
-        state.count("vault")
-        if let fault = state.takeFault(for: "vault") {
-            if fault.kind == "delay" { try await Task.sleep(for: .milliseconds(fault.delayMilliseconds ?? 1000)) } else {
-                var headers: HTTPFields = [:]
-                if let retryAfter = fault.retryAfter { headers[HTTPField.Name("Retry-After")!] = String(retryAfter) }
-                let status = fault.status ?? 429
-                return Self.error(HTTPResponse.Status(code: status), status == 429 ? "Throttled" : "InternalServerError",
-                                  status == 429 ? "Request was not processed because too many requests were received." : "Injected fault", headers: headers)
-            }
+        if let faulted = try await state.intercept("vault", status: { fault, headers in
+            let status = fault.status ?? 429
+            return Self.error(HTTPResponse.Status(code: status), status == 429 ? "Throttled" : "InternalServerError",
+                              status == 429 ? "Request was not processed because too many requests were received." : "Injected fault", headers: headers)
+        }) {
+            return faulted
         }
         guard let name = context.parameters.get("vault"), let vault = state.config.vaults?.first(where: { $0.name == name }) else {
             return Self.error(.notFound, "VaultNotFound", "The vault was not found.")
@@ -95,8 +92,7 @@ final class VaultRoutes: Sendable {
             return Self.error(.unauthorized, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.", headers: challenge)
         }
         state.count("vault.authorized")
-        let token = String(header.dropFirst(7))
-        guard let claims = try? await state.keys.verify(token, as: AppTokenClaims.self), claims.exp > Int(Date().timeIntervalSince1970) else {
+        guard let claims = await state.issuedClaims(header) else {
             return Self.error(.unauthorized, "Unauthorized", "AKV10022: Invalid audience or signature.", headers: challenge)
         }
         guard claims.aud.trimmingCharacters(in: ["/"]) == "https://vault.azure.net", claims.tid == vault.tenant else {

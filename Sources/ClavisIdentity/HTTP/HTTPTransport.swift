@@ -211,13 +211,15 @@ public struct HTTPTransport: Sendable {
         return text.count > 200 ? String(text.prefix(200)) + "…" : text
     }
 
-    /// `application/x-www-form-urlencoded` encoding of `fields`.
-    public static func formBody(_ fields: [(String, String)]) -> [UInt8] {
+    /// Percent-encodes everything but RFC 3986's unreserved characters (for query values and forms).
+    public static func percentEncode(_ text: String) -> String {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
-        let text = fields.map { name, value in
-            "\(name.addingPercentEncoding(withAllowedCharacters: allowed) ?? name)=\(value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value)"
-        }.joined(separator: "&")
-        return Array(text.utf8)
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+
+    /// `application/x-www-form-urlencoded` encoding of `fields`.
+    public static func formBody(_ fields: [(String, String)]) -> [UInt8] {
+        Array(fields.map { "\(percentEncode($0))=\(percentEncode($1))" }.joined(separator: "&").utf8)
     }
 }

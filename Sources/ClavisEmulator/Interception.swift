@@ -1,0 +1,44 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import JWTKit
+
+/// What every route group does before its own work: count the request, apply an injected fault,
+/// and recognise the bearer tokens this emulator issued.
+extension EmulatorState {
+    /// Counts a request to `target` and applies the next fault injected for it. Returns `nil` to
+    /// proceed (after a `delay`), or the faulted reply: `malformed` (truncated JSON), `drop` (the
+    /// connection closes mid-reply), or a `status` reply in the route group's own error shape
+    /// (`reply` gets the fault and a `Retry-After` header when the fault sets one).
+    func intercept(_ target: String, status reply: (Fault, HTTPFields) -> Response) async throws -> Response? {
+        count(target)
+        guard let fault = takeFault(for: target) else { return nil }
+        switch fault.kind {
+        case "delay":
+            try await Task.sleep(for: .milliseconds(fault.delayMilliseconds ?? 1000))
+            return nil
+        case "malformed":
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"access_token\": ")))
+        case "drop":
+            // The body fails mid-write: the server closes the connection without a complete reply.
+            return Response(status: .ok, headers: [.contentType: "application/json", .contentLength: "4096"],
+                            body: ResponseBody { _ in throw DroppedConnection() })
+        default:
+            var headers: HTTPFields = [:]
+            if let retryAfter = fault.retryAfter { headers[HTTPField.Name("Retry-After")!] = String(retryAfter) }
+            return reply(fault, headers)
+        }
+    }
+
+    /// The claims of `authorization` (`Bearer …`) if it is an unexpired token this emulator signed.
+    /// Audience, tenant and roles are the caller's to check.
+    func issuedClaims(_ authorization: String?) async -> AppTokenClaims? {
+        guard let authorization, authorization.hasPrefix("Bearer "),
+              let claims = try? await keys.verify(String(authorization.dropFirst(7)), as: AppTokenClaims.self),
+              claims.exp > Int(Date().timeIntervalSince1970) else { return nil }
+        return claims
+    }
+}
+
+/// Thrown by a `drop` fault's body so the connection closes mid-reply.
+struct DroppedConnection: Error {}
