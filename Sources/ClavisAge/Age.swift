@@ -49,7 +49,7 @@ public enum Age {
         let head = try input.read(upTo: 64)
         let rest = BufferedInput.Chain(prefix: head, input)
         if Armor.isArmored(head) {
-            source = BufferedInput(bytes: try Armor.decode(try rest.readAll()))
+            source = BufferedInput(bytes: try Armor.decode(try rest.readAll(maximum: Armor.maximumSize, tooLarge: Armor.tooLarge)))
         } else {
             source = rest.input
         }
@@ -88,6 +88,7 @@ public enum Age {
 
     /// The stanza types of a file's header, without decrypting (for `store info`).
     public static func stanzaTypes(_ ciphertext: [UInt8]) throws -> [String] {
+        guard !Armor.isArmored(ciphertext) || ciphertext.count <= Armor.maximumSize else { throw Armor.tooLarge }
         let bytes = Armor.isArmored(ciphertext) ? try Armor.decode(ciphertext) : ciphertext
         return try AgeHeader.read(from: BufferedInput(bytes: bytes)).stanzas.map(\.type)
     }
@@ -101,6 +102,8 @@ extension BufferedInput {
             input.unread(prefix)
             self.input = input
         }
-        func readAll() throws -> [UInt8] { try input.readAll() }
+        func readAll(maximum: Int? = nil, tooLarge: @autoclosure () -> AgeError) throws -> [UInt8] {
+            try input.readAll(maximum: maximum, tooLarge: tooLarge())
+        }
     }
 }

@@ -45,7 +45,7 @@ public struct PQRecipient: Sendable, Hashable, CustomStringConvertible {
 /// A post-quantum hybrid identity, `AGE-SECRET-KEY-PQ-1…`: a 32-byte X-Wing seed. Prints without
 /// the key.
 public struct PQIdentity: Sendable, CustomStringConvertible {
-    private let seed: SecureBytes
+    let seed: SecureBytes
     private let privateKey: XWingMLKEM768X25519.PrivateKey
     /// The matching recipient.
     public let recipient: PQRecipient

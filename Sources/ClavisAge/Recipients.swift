@@ -11,10 +11,22 @@ public enum AgeRecipient: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses an `age1…` or `age1pq1…` recipient string.
     public init(parsing text: String) throws {
+        try Self.refuseSecretShaped(text)
         if text.lowercased().hasPrefix("age1pq1") {
             self = .mlkem768x25519(try PQRecipient(parsing: text))
         } else {
             self = .x25519(try X25519Recipient(parsing: text))
+        }
+    }
+
+    /// Refuses, without echoing it, text that is not recipient-shaped — above all a private key
+    /// given where its public key belongs.
+    static func refuseSecretShaped(_ text: String) throws {
+        if text.uppercased().hasPrefix("AGE-SECRET-KEY-") {
+            throw AgeError(.invalidKey, "a private key (AGE-SECRET-KEY-…) was given where a recipient belongs; it was not used or shown. Pass its public key instead: `clavis keygen -y KEYFILE` prints it")
+        }
+        guard text.lowercased().hasPrefix("age1") else {
+            throw AgeError(.invalidKey, "a value of \(text.count) characters that does not start with age1 was given where a recipient belongs (not shown)")
         }
     }
 
@@ -146,7 +158,7 @@ public struct X25519Recipient: Sendable, Hashable, CustomStringConvertible {
 
 /// An X25519 identity: a 32-byte secret key, written `AGE-SECRET-KEY-1…`. Prints without the key.
 public struct X25519Identity: Sendable, CustomStringConvertible {
-    private let secretKey: SecureBytes
+    let secretKey: SecureBytes
     /// The matching recipient.
     public let recipient: X25519Recipient
 

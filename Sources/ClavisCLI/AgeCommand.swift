@@ -117,7 +117,8 @@ struct KeygenCommand: AsyncParsableCommand {
             try file.write(Array(text.utf8))
             try encoded.withRevealedBytes { try file.write($0) }
             try file.write([0x0A])
-            try file.commit()
+            // Created only if nothing stands at OUTPUT at that instant: never over a key made meanwhile.
+            try file.commit(replacing: false)
         } else {
             Terminal.writeAll(1, Array(text.utf8))
             Terminal.printSecret(encoded)

@@ -22,6 +22,8 @@ struct ClavisCommand: AsyncParsableCommand {
 
     /// Runs the command, printing failures as one `error:` line on stderr.
     static func main() async {
+        // Before any secret is read: no core dumps, no same-user debugger.
+        ProcessProtection.makeNonDumpable()
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = LogSettings.level

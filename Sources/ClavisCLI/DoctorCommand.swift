@@ -13,6 +13,10 @@ struct DoctorCommand: AsyncParsableCommand {
 
     func run() async throws {
         var findings: [SourceDiagnosis] = []
+        let dumpable = ProcessProtection.isDumpable
+        findings.append(SourceDiagnosis(scheme: "clavis", check: "process protection", status: dumpable == false ? .ok : .warning,
+                                        detail: dumpable == false ? "non-dumpable: no core dumps, no same-user debugger"
+                                                                  : "this process could not make itself non-dumpable"))
         for source in SecretResolver.standardSources() {
             findings += await source.diagnose()
         }

@@ -20,8 +20,17 @@ struct EmulatorCommand: AsyncParsableCommand {
         @Option(help: "The address to listen on.") var host = "127.0.0.1"
         @Flag(help: "Serve HTTPS with a throwaway CA made at start (MSAL and other SDKs refuse plain http).") var tls = false
         @Option(help: "With --tls: write the CA certificate (PEM) here, to trust it.") var caOut: String?
+        @Flag(help: "Allow a --host that is not loopback. The emulator's /_emulator admin routes have no authentication: anyone who reaches the port can add apps and mint tokens.")
+        var allowRemote = false
 
         func run() async throws {
+            guard Authority.isLoopback(host) || allowRemote else {
+                throw CLIFailure(message: "--host \(host) is not a loopback address; the emulator's admin routes (/_emulator/*) have no authentication, so it listens on loopback only unless --allow-remote is given",
+                                 exitCode: 64)
+            }
+            if !Authority.isLoopback(host) {
+                Terminal.note("warning: listening on \(host): anyone who can reach this port can use the unauthenticated /_emulator admin routes and get tokens; use only on a trusted network")
+            }
             let state = try await EmulatorState(config: EmulatorConfig.load(config))
             var logger = Logger(label: "clavis.emulator")
             logger.logLevel = LogSettings.level
@@ -29,7 +38,7 @@ struct EmulatorCommand: AsyncParsableCommand {
             let certificates = try tls ? EmulatorTLS.make() : nil
             if let certificates, let caOut {
                 try AtomicFile.write(Array(certificates.caPEM.utf8), to: caOut, mode: 0o644)
-                Terminal.note("CA certificate written to \(caOut): trust it with REQUESTS_CA_BUNDLE=\(caOut) (Python) or --ca-file")
+                Terminal.note("CA certificate written to \(caOut): trust it with REQUESTS_CA_BUNDLE=\(caOut) and CURL_CA_BUNDLE=\(caOut) (Python SDKs, curl); clavis's own commands reach the emulator over plain http on loopback")
             }
             let scheme = certificates == nil ? "http" : "https"
             let app = try Emulator.buildApplication(state: state, host: host, port: port, tls: certificates, logger: logger) { port in

@@ -50,10 +50,10 @@ struct RunCommand: AsyncParsableCommand {
             failures.lines.forEach { Terminal.printError($0) }
             throw ExitCode(1)
         case .success(let values):
-            var environment = inherited
-            for (name, secret) in values {
-                environment[name] = secret.revealedString() ?? String(decoding: secret.revealedBytes(), as: UTF8.self)
-            }
+            // Values go into the environment byte for byte (only NUL is refused, by the resolver):
+            // a secret that is not UTF-8 reaches the program unaltered.
+            var environment = inherited.mapValues { Array($0.utf8) }
+            for (name, secret) in values { environment[name] = secret.revealedBytes() }
             Exec.replaceProcess(program: program, arguments: argv, environment: environment)
         }
     }
@@ -61,15 +61,24 @@ struct RunCommand: AsyncParsableCommand {
 
 /// execvp with an explicit environment.
 enum Exec {
-    static func replaceProcess(program: String, arguments: [String], environment: [String: String]) -> Never {
+    /// Becomes `program`: an empty signal mask and default signal dispositions first (a thread of
+    /// the Swift runtime has most signals blocked, and a program exec'd from it would inherit that
+    /// and ignore SIGTERM), then `execve` along `PATH` with `environment` as raw bytes.
+    static func replaceProcess(program: String, arguments: [String], environment: [String: [UInt8]]) -> Never {
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        var envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        var envp: [UnsafeMutablePointer<CChar>?] = environment.map { name, value in
+            let entry = Array(name.utf8) + [UInt8(ascii: "=")] + value + [0]
+            let pointer = UnsafeMutablePointer<CChar>.allocate(capacity: entry.count)
+            _ = UnsafeMutableBufferPointer(start: pointer, count: entry.count).initialize(from: entry.map { CChar(bitPattern: $0) })
+            return pointer
+        } + [nil]
         // Search PATH (from the child's environment) as execvp would, then execve.
         var candidates = [program]
         if !program.contains("/") {
-            let path = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+            let path = environment["PATH"].map { String(decoding: $0, as: UTF8.self) } ?? "/usr/local/bin:/usr/bin:/bin"
             candidates = path.split(separator: ":", omittingEmptySubsequences: false).map { ($0.isEmpty ? "." : String($0)) + "/" + program }
         }
+        resetSignals()
         var lastError = ENOENT
         for candidate in candidates {
             _ = argv.withUnsafeMutableBufferPointer { argvBuffer in
@@ -83,9 +92,20 @@ enum Exec {
         errno = lastError
         let reason = String(cString: strerror(errno))
         let code: Int32 = errno == ENOENT ? 127 : 126
-        for pointer in envp { if let pointer { explicit_bzero(pointer, strlen(pointer)); free(pointer) } }
+        for pointer in envp { if let pointer { explicit_bzero(pointer, strlen(pointer)); pointer.deallocate() } }
         for pointer in argv { free(pointer) }
         Terminal.printError("cannot run \(program): \(reason)")
         exit(code)
+    }
+
+    /// Unblocks every signal on this thread and restores the default disposition of each one
+    /// (execve keeps ignored signals ignored, and the mask as it is).
+    static func resetSignals() {
+        for signal in 1..<Int32(65) where signal != SIGKILL && signal != SIGSTOP {
+            _ = Glibc.signal(signal, SIG_DFL)
+        }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        pthread_sigmask(SIG_SETMASK, &empty, nil)
     }
 }

@@ -34,12 +34,15 @@ struct StoreCommand: AsyncParsableCommand {
         var passphraseFile: String?
         @Option(help: "log2 of scrypt's work factor for a passphrase store (default 18).")
         var workFactor = 18
+        @Option(name: .customLong("identity"), help: "Your identity file: pins the recipient list to you now (see `store recipients confirm`).")
+        var identities: [String] = []
 
         func run() async throws {
             let path = try StoreCommand.storePath(store)
             let recipients = try StoreCommand.recipients(recipients, file: recipientsFile, passphrase: passphrase,
                                                          passphraseFile: passphraseFile, workFactor: workFactor)
-            try AgeStore.create(path: path, recipients: recipients)
+            try AgeStore.create(path: path, recipients: recipients,
+                                pinning: identities.isEmpty ? nil : AgeUnlock(identityFiles: identities, useEnvironment: false))
             Terminal.note("created age:\(path) (mode 0600) for \(recipients.map(\.description).joined(separator: ", "))")
         }
     }
@@ -52,15 +55,20 @@ struct StoreCommand: AsyncParsableCommand {
         func run() async throws {
             let path = try StoreCommand.storePath(store)
             let info = try AgeStore(path: path).info()
+            let stale = AgeStore(path: path).staleTemporaries()
             let protection = info.isPassphraseProtected ? "passphrase (scrypt)" : "recipients (\(Set(info.stanzaTypes).sorted().joined(separator: ", ")))"
             if json {
                 try Terminal.printJSON(["store": "age:\(path)", "protection": info.isPassphraseProtected ? "passphrase" : "recipients",
-                                        "stanzas": info.stanzaTypes.joined(separator: ","), "postQuantum": info.isPostQuantum ? "yes" : "no"])
+                                        "stanzas": info.stanzaTypes.joined(separator: ","), "postQuantum": info.isPostQuantum ? "yes" : "no",
+                                        "staleTemporaries": stale.joined(separator: ",")])
             } else {
                 Terminal.printLine("store:      age:\(path)")
                 Terminal.printLine("protection: \(protection)")
                 Terminal.printLine("stanzas:    \(info.stanzaTypes.count)")
                 Terminal.printLine("post-quantum: \(info.isPostQuantum ? "yes (mlkem768x25519; recovery needs age ≥ 1.3)" : "no")")
+            }
+            for file in stale {
+                Terminal.note("warning: \(file) was left by a writer killed mid-write; it holds the store encrypted to the recipients of that moment. The next write removes it; if it stays, delete it yourself.")
             }
         }
     }
@@ -68,7 +76,25 @@ struct StoreCommand: AsyncParsableCommand {
     struct Recipients: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List, add or remove a store's recipients (re-encrypts atomically).",
-            subcommands: [List.self, Add.self, Remove.self])
+            subcommands: [List.self, Add.self, Remove.self, Confirm.self])
+
+        struct Confirm: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Pin the store's recipient list to your identity, after checking it.",
+                discussion: """
+                    Writes refuse a store whose recipients you have not confirmed (someone who can replace the
+                    file could add a recipient of theirs). Check the printed list; if every recipient is expected,
+                    this pins it, and your later writes go ahead while it is unchanged.
+                    """)
+            @Argument(help: "The store.") var store: String
+            @OptionGroup var options: SourceOptions
+            func run() async throws {
+                let store = AgeStore(path: try StoreCommand.storePath(store), unlock: options.ageUnlock)
+                let confirmed = try store.confirmRecipients()
+                confirmed.forEach(Terminal.printLine)
+                Terminal.note("pinned these \(confirmed.count) recipient(s) of age:\(store.path) to your identity")
+            }
+        }
 
         struct List: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Print the store's recipients.")

@@ -40,14 +40,12 @@ enum Terminal {
         return try readAll(fd: 0, what: "stdin").trimmingOneTrailingNewline()
     }
 
-    /// Reads a secret from a file (one trailing newline stripped).
+    /// Reads a file a user names on the command line — a certificate, an env file, a passphrase
+    /// or key to convert — through ``SecretFile`` (one open, regular files only, size-capped; a
+    /// link is followed, as certificates often are links), one trailing newline stripped.
     static func readSecretFile(_ path: String) throws -> Secret {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw CLIFailure(message: "cannot read \(path): \(String(cString: strerror(errno)))")
-        }
-        defer { close(descriptor) }
-        return try readAll(fd: descriptor, what: path).trimmingOneTrailingNewline()
+        try SecretFile.read(path, reference: path, options: .init(what: "file", maximumSize: maximumSecretSize, allowEmpty: true,
+                                                                  followsLinks: true)).trimmingOneTrailingNewline()
     }
 
     /// Reads everything from `fd` into a secret, wiping the intermediate buffer.

@@ -21,10 +21,11 @@ public enum SecretEnvironment {
     /// The prefix that marks an inherited variable's value as a reference.
     public static let inheritedPrefix = "clavis:"
 
-    /// Parses `NAME=REF`.
+    /// Parses `NAME=REF`. Errors name the origin (`FILE:LINE` or `--env`) and the variable, never
+    /// the value: a value that is not a reference may well be the secret itself.
     public static func parseBinding(_ text: String, origin: String = "--env") throws -> Binding {
         guard let equals = text.firstIndex(of: "=") else {
-            throw ClavisError(.invalidReference, reference: text, reason: "\(origin) takes NAME=REFERENCE")
+            throw ClavisError(.invalidReference, reference: origin, reason: "\(origin) takes NAME=REFERENCE (the line has no '='; not shown)")
         }
         let name = String(text[..<equals]).trimmingWhitespace()
         try checkName(name, origin: origin)
@@ -33,7 +34,18 @@ public enum SecretEnvironment {
             value = String(value.dropFirst().dropLast())
         }
         if value.hasPrefix(inheritedPrefix) { value = String(value.dropFirst(inheritedPrefix.count)) }
-        return Binding(name: name, reference: try SecretReference(parsing: value))
+        return Binding(name: name, reference: try reference(value, name: name, origin: origin))
+    }
+
+    /// Parses the value of `name` as a reference, with an error that does not repeat the value.
+    static func reference(_ value: String, name: String, origin: String) throws -> SecretReference {
+        do {
+            return try SecretReference(parsing: value)
+        } catch {
+            throw ClavisError(.invalidReference, reference: "\(origin): \(name)",
+                              reason: "the value of \(name) is not a secret reference (value not shown)",
+                              hint: "write a reference such as keyring:SERVICE/USER or credential:NAME; an env file for clavis run holds references, never values")
+        }
     }
 
     /// Parses an env file of `NAME=REF` lines.
@@ -51,7 +63,7 @@ public enum SecretEnvironment {
     /// Bindings for inherited variables whose value starts with `clavis:`.
     public static func inheritedBindings(_ environment: [String: String]) throws -> [Binding] {
         try environment.filter { $0.value.hasPrefix(inheritedPrefix) }.sorted { $0.key < $1.key }.map { name, value in
-            Binding(name: name, reference: try SecretReference(parsing: String(value.dropFirst(inheritedPrefix.count))))
+            Binding(name: name, reference: try reference(String(value.dropFirst(inheritedPrefix.count)), name: name, origin: "environment"))
         }
     }
 
@@ -94,7 +106,7 @@ public enum SecretEnvironment {
     private static func checkName(_ name: String, origin: String) throws {
         guard let first = name.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic),
               name.unicodeScalars.allSatisfy({ $0.isASCII && ($0 == "_" || $0.properties.isAlphabetic || ("0"..."9").contains($0)) }) else {
-            throw ClavisError(.invalidReference, reference: name, reason: "\(origin): '\(name)' is not a valid variable name")
+            throw ClavisError(.invalidReference, reference: origin, reason: "\(origin): the text before '=' is not a valid variable name (not shown)")
         }
     }
 }

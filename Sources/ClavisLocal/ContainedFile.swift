@@ -13,37 +13,19 @@ enum ContainedFile {
     /// The largest secret file read, so a reference to `/dev/zero`-like files cannot exhaust memory.
     static let maximumSize = 1 << 20
 
-    /// Reads `name` inside `directory`, without one trailing newline.
+    /// Reads `name` inside `directory`, without one trailing newline: opened once through
+    /// ``SecretFile`` (no link followed at the last step, no FIFO or device, size-capped, empty
+    /// refused), and checked to lie inside the directory on the open descriptor, so a link swapped
+    /// in after the name was resolved cannot lead out.
     static func read(_ name: String, in directory: String, reference: SecretReference) throws -> Secret {
-        let path = try resolve(name, in: directory, reference: reference)
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)
-        guard descriptor >= 0 else {
-            throw error(forErrno: errno, path: path, reference: reference)
+        let (root, path) = try resolvePair(name, in: directory, reference: reference)
+        let options = SecretFile.Options(what: "secret file", maximumSize: maximumSize, containedIn: root)
+        let secret = try SecretFile.read(path, reference: reference.description, options: options).trimmingOneTrailingNewline()
+        guard !secret.isEmpty else {
+            throw ClavisError(.notFound, reference: reference.description, reason: "secret file \(path) holds only a newline",
+                              hint: "an empty secret is always a mistake: write the value into the file")
         }
-        defer { close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else { throw error(forErrno: errno, path: path, reference: reference) }
-        guard (status.st_mode & S_IFMT) == S_IFREG else {
-            throw ClavisError(.notFound, reference: reference.description, reason: "\(path) is not a regular file")
-        }
-        guard Int(status.st_size) <= maximumSize else {
-            throw ClavisError(.invalidValue, reference: reference.description,
-                              reason: "\(path) is \(status.st_size) bytes; secret files are limited to \(maximumSize) bytes")
-        }
-        let capacity = Int(status.st_size)
-        let secret = try Secret(count: capacity) { buffer in
-            var filled = 0
-            while filled < capacity {
-                let got = Glibc.read(descriptor, buffer.baseAddress.map { $0 + filled }, capacity - filled)
-                if got < 0, errno == EINTR { continue }
-                guard got > 0 else {
-                    throw ClavisError(.corrupted, reference: reference.description,
-                                      reason: "\(path) changed size while being read; try again")
-                }
-                filled += got
-            }
-        }
-        return secret.trimmingOneTrailingNewline()
+        return secret
     }
 
     /// Lists the regular files (following in-directory symlinks) directly in `directory`, skipping
@@ -65,6 +47,11 @@ enum ContainedFile {
 
     /// The real path of `name` inside `directory`, or an error if it is malformed or escapes.
     static func resolve(_ name: String, in directory: String, reference: SecretReference) throws -> String {
+        try resolvePair(name, in: directory, reference: reference).path
+    }
+
+    /// The directory's real path and the real path of `name` inside it.
+    static func resolvePair(_ name: String, in directory: String, reference: SecretReference) throws -> (root: String, path: String) {
         let components = name.split(separator: "/", omittingEmptySubsequences: false)
         guard !name.isEmpty, !name.hasPrefix("/"),
               !components.contains(where: { $0 == ".." || $0 == "." || $0.isEmpty }) else {
@@ -82,14 +69,10 @@ enum ContainedFile {
                               reason: "'\(name)' resolves to \(target), outside \(root)",
                               hint: "a symlink in the directory points out of it; secret files must stay inside")
         }
-        return target
+        return (root, target)
     }
 
-    private static func realPath(_ path: String) -> String? {
-        guard let resolved = realpath(path, nil) else { return nil }
-        defer { free(resolved) }
-        return String(cString: resolved)
-    }
+    private static func realPath(_ path: String) -> String? { SecretFile.realPath(path) }
 
     private static func error(forErrno code: Int32, path: String, reference: SecretReference) -> ClavisError {
         switch code {

@@ -109,6 +109,8 @@ func expectClavisError(_ code: ClavisError.Code, containing text: String? = nil,
         try fixture.store.addRecipients([.x25519(second.recipient)])
         let bySecond = AgeStore(path: fixture.path, unlock: AgeUnlock(identityFiles: [fixture.directory.file("second.txt")], useEnvironment: false))
         #expect(try bySecond.secret(named: "a").revealedString() == "kept")
+        // The second member confirms the list once before writing (RecipientPin).
+        try bySecond.confirmRecipients()
         try bySecond.removeRecipients([.x25519(fixture.identity.recipient)])
         expectClavisError(.wrongKey) { _ = try fixture.store.names() }
         expectClavisError(.invalidValue, containing: "no recipient") { try bySecond.removeRecipients([.x25519(second.recipient)]) }

@@ -109,14 +109,14 @@ func expectError(_ code: ClavisError.Code, containing text: String? = nil,
         let source = DirectorySource()
         await expectError(.invalidReference, containing: "after '#'") { try await source.secret(for: SecretReference(parsing: "dir:\(directory.path)")) }
         await expectError(.invalidReference, containing: "absolute") { try await source.secret(for: SecretReference(parsing: "dir:relative#x")) }
-        await expectError(.notFound, containing: "not a regular file") { try await source.secret(for: SecretReference(parsing: "dir:\(directory.path)#adir")) }
+        await expectError(.invalidValue, containing: "is a directory, not a regular file") { try await source.secret(for: SecretReference(parsing: "dir:\(directory.path)#adir")) }
         await expectError(.notFound) { try await source.secret(for: SecretReference(parsing: "dir:/nonexistent-clavis#x")) }
     }
 
     @Test func refusesOversizedFiles() async throws {
         let directory = try TemporaryDirectory()
         try directory.write("big", String(repeating: "a", count: (1 << 20) + 1))
-        await expectError(.invalidValue, containing: "limited") {
+        await expectError(.invalidValue, containing: "the limit is") {
             try await DirectorySource().secret(for: SecretReference(parsing: "dir:\(directory.path)#big"))
         }
     }

@@ -14,7 +14,7 @@ enum HMACSHA256 {
     static func authenticate(key: UnsafeRawBufferPointer, _ parts: [UnsafeRawBufferPointer], into output: UnsafeMutableRawBufferPointer) throws {
         try Gcrypt.ensureReady()
         var handle: gcry_mac_hd_t?
-        try Gcrypt.check(gcry_mac_open(&handle, Int32(GCRY_MAC_HMAC_SHA256.rawValue), 0, nil), "mac_open")
+        try Gcrypt.check(gcry_mac_open(&handle, Int32(GCRY_MAC_HMAC_SHA256.rawValue), UInt32(GCRY_MAC_FLAG_SECURE.rawValue), nil), "mac_open")
         defer { gcry_mac_close(handle) }
         // An empty HMAC key equals a zero-filled block key (RFC 2104); libgcrypt wants a non-empty one.
         let zero = [UInt8](repeating: 0, count: length)

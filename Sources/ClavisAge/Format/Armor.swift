@@ -18,6 +18,15 @@ enum Armor {
     }
 
     /// Whether `bytes` (after leading whitespace) start with the armor's BEGIN line.
+    /// The largest armored input read (armor is for text channels, not bulk data; the binary
+    /// format streams without a limit).
+    static let maximumSize = 64 << 20
+
+    /// The error for armored input over ``maximumSize``.
+    static var tooLarge: AgeError {
+        AgeError(.armor, "the armored input is larger than \(maximumSize >> 20) MiB; use the binary format (no --armor) for large files")
+    }
+
     static func isArmored(_ bytes: [UInt8]) -> Bool {
         let trimmed = bytes.drop { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
         return trimmed.starts(with: Array(begin.utf8))

@@ -90,9 +90,12 @@ public final class BufferedInput {
         return !(try refill())
     }
 
-    /// Everything left.
-    func readAll() throws -> [UInt8] {
-        while try refill() {}
+    /// Everything left; with `maximum`, more than that many bytes fails with `tooLarge`.
+    func readAll(maximum: Int? = nil, tooLarge: @autoclosure () -> AgeError = AgeError(.payload, "the input is too large")) throws -> [UInt8] {
+        while try refill() {
+            if let maximum, end - start > maximum { throw tooLarge() }
+        }
+        if let maximum, end - start > maximum { throw tooLarge() }
         let bytes = Array(buffer[start..<end])
         start = end
         return bytes

@@ -14,6 +14,8 @@ struct AgeHeader {
     static let versionLine = "age-encryption.org/v1"
     static let maximumLineLength = 1 << 16
     static let maximumStanzas = 1 << 12
+    /// The largest header read: room for ~600 post-quantum or thousands of X25519 recipients.
+    static let maximumSize = 1 << 20
 
     var stanzas: [AgeStanza]
     var mac: [UInt8]
@@ -44,6 +46,9 @@ struct AgeHeader {
                 throw AgeError(.header, "the file ends inside the header (truncated, or not an age file)")
             }
             macInput += line + [0x0A]
+            guard macInput.count <= maximumSize else {
+                throw AgeError(.header, "the header is larger than \(maximumSize >> 20) MiB (a damaged or hostile file)")
+            }
             return line
         }
         let version = try line()

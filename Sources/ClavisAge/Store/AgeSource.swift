@@ -49,10 +49,10 @@ public struct AgeSource: WritableSecretSource {
             return [SourceDiagnosis(scheme: "age", check: "identity", status: .warning, detail: "no identity configured",
                                     hint: "set CLAVIS_AGE_IDENTITY_FILE or LoadCredential=clavis-age-identity:…; passphrase stores use CLAVIS_PASSPHRASE_FILE")]
         }
-        return paths.map { path in
+        return paths.map { file in
             do {
-                _ = try AgeUnlock.readPrivateFile(path, what: "identity file", reference: "age:")
-                return SourceDiagnosis(scheme: "age", check: "identity file", status: .ok, detail: "\(path) is private and readable")
+                _ = try AgeUnlock.readPrivateFile(file, what: "identity file", reference: "age:")
+                return SourceDiagnosis(scheme: "age", check: "identity file", status: .ok, detail: "\(file.path) is private and readable")
             } catch let error as ClavisError {
                 return SourceDiagnosis(scheme: "age", check: "identity file", status: .unavailable, detail: error.reason, hint: error.hint)
             } catch {

@@ -37,7 +37,10 @@ public struct AgeStore: Sendable {
     }
 
     /// Creates a new store encrypted to `recipients` (X25519 recipients, or one scrypt recipient).
-    public static func create(path: String, recipients: [AgeRecipient]) throws {
+    /// Never overwrites: a file that appears at `path` meanwhile is left alone and this fails.
+    /// Identities from `pinning` that are among the recipients pin the list at once
+    /// (``RecipientPin``), so their holders' writes need no confirmation.
+    public static func create(path: String, recipients: [AgeRecipient], pinning: AgeUnlock? = nil) throws {
         guard access(path, F_OK) != 0 else {
             throw ClavisError(.invalidValue, reference: "age:\(path)", reason: "\(path) already exists; not overwriting it")
         }
@@ -48,7 +51,20 @@ public struct AgeStore: Sendable {
             case .scrypt(let scrypt): document.passphrase = .init(workFactor: scrypt.workFactor)
             }
         }
-        try write(document, recipients: recipients, path: path)
+        if let pinning, document.passphrase == nil, !pinning.identityPaths().isEmpty {
+            let identities = try pinning.identities(forStanzaTypes: ["X25519"], reference: "age:\(path)")
+            try RecipientPin.seal(&document, identities: identities, listChanged: true)
+        }
+        let lock = try FileSafety.Lock(for: path, reference: "age:\(path)")
+        AtomicFile.removeStaleTemporaries(of: path)
+        try write(document, recipients: recipients, path: path, replacing: false)
+        withExtendedLifetime(lock) {}
+    }
+
+    /// Temporary files that writers killed mid-write left beside the store. Each holds the whole
+    /// store encrypted to the recipients of its moment; the next write removes them.
+    public func staleTemporaries() -> [String] {
+        AtomicFile.temporaries(of: path)
     }
 
     /// Reads the header's stanza types (no key needed).
@@ -59,7 +75,7 @@ public struct AgeStore: Sendable {
 
     /// The secret called `name`.
     public func secret(named name: String) throws -> Secret {
-        let (document, _) = try open()
+        let document = try open().document
         guard let entry = document.secrets[name] else {
             throw ClavisError(.notFound, reference: "\(reference)#\(name)", reason: "the store has no secret called '\(name)'",
                               hint: "list the names with `clavis secret list \(reference)`")
@@ -107,7 +123,7 @@ public struct AgeStore: Sendable {
         try update { document in
             guard document.passphrase == nil else {
                 throw ClavisError(.invalidValue, reference: reference, reason: "a passphrase store cannot have recipients added",
-                                  hint: "move it to recipients with `clavis store rekey \(reference) --recipient age1…`")
+                                  hint: "move it to recipients with `clavis store rekey \(reference) --to age1…`")
             }
             if added.contains(where: { if case .scrypt = $0 { true } else { false } }) {
                 throw ClavisError(.invalidValue, reference: reference, reason: "a passphrase cannot be added as a recipient",
@@ -117,6 +133,15 @@ public struct AgeStore: Sendable {
                 document.recipients.append(recipient.description)
             }
         }
+    }
+
+    /// Pins the current recipient list to the unlocking identities after the user has checked it
+    /// (``RecipientPin``); returns the list.
+    @discardableResult
+    public func confirmRecipients() throws -> [String] {
+        var confirmed: [String] = []
+        try update(verifyPins: false) { document in confirmed = document.recipients }
+        return confirmed
     }
 
     /// Removes recipients; refuses to remove the last one.
@@ -136,34 +161,43 @@ public struct AgeStore: Sendable {
 
     // MARK: - Reading and writing
 
+    /// The largest store read.
+    static let maximumSize = 64 << 20
+
+    /// Reads the store file through ``SecretFile``: opened once, no link, regular, private, capped.
     func readFile() throws -> [UInt8] {
-        try FileSafety.checkPrivate(path, what: "store", reference: reference)
-        let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw ClavisError(.permissionDenied, reference: reference, reason: "cannot read \(path): \(String(cString: strerror(errno)))")
+        do {
+            return try SecretFile.read(path, reference: reference,
+                                       options: .init(what: "store", maximumSize: Self.maximumSize, requirePrivate: true)).revealedBytes()
+        } catch let error as ClavisError where error.code == .notFound && !error.reason.hasSuffix("is empty") {
+            throw ClavisError(.notFound, reference: reference, reason: error.reason,
+                              hint: "create it with `clavis store init \(reference) --recipient age1…`")
         }
-        defer { close(descriptor) }
-        return try StoreFile.readAll(descriptor, path: path, reference: reference).revealedBytes()
     }
 
-    /// Decrypts the store, returning the document and the passphrase used (if any).
-    func open() throws -> (document: StoreDocument, passphrase: Secret?) {
+    /// Decrypts the store, returning the document, the passphrase used (if any) and the identities.
+    func open() throws -> (document: StoreDocument, passphrase: Secret?, identities: [AgeIdentity]) {
         let bytes = try readFile()
         do {
             let types = try Age.stanzaTypes(bytes)
             let identities = try unlock.identities(forStanzaTypes: types, reference: reference)
             let plaintext = try Age.decrypt(bytes, identities: identities)
             let passphrase: Secret? = identities.lazy.compactMap { if case .scrypt(let id) = $0 { id.passphrase } else { nil } }.first
-            return (try StoreDocument.decode(plaintext, path: path), passphrase)
+            return (try StoreDocument.decode(plaintext, path: path), passphrase, identities)
         } catch let error as AgeError {
             throw error.clavisError(reference: reference)
         }
     }
 
-    /// Locks, decrypts, applies `change`, re-encrypts and replaces the file.
-    func update(newRecipients: [AgeRecipient]? = nil, _ change: (inout StoreDocument) throws -> Void) throws {
+    /// Locks, removes killed writers' temporaries, decrypts, checks the recipient pins, applies
+    /// `change`, re-pins, re-encrypts and replaces the file.
+    func update(newRecipients: [AgeRecipient]? = nil, verifyPins: Bool = true, _ change: (inout StoreDocument) throws -> Void) throws {
         let lock = try FileSafety.Lock(for: path, reference: reference)
-        var (document, passphrase) = try open()
+        // Under the lock no live writer has a temporary file, so any there is a killed writer's.
+        AtomicFile.removeStaleTemporaries(of: path)
+        var (document, passphrase, identities) = try open()
+        let before = Set(document.recipients)
+        if verifyPins && newRecipients == nil { try RecipientPin.verify(document, identities: identities, reference: reference) }
         try change(&document)
         let recipients: [AgeRecipient]
         if let newRecipients {
@@ -179,12 +213,13 @@ public struct AgeStore: Sendable {
         } else {
             recipients = try document.ageRecipients(passphrase: passphrase)
         }
+        try RecipientPin.seal(&document, identities: identities, listChanged: Set(document.recipients) != before)
         passphrase = nil
         try Self.write(document, recipients: recipients, path: path)
         withExtendedLifetime(lock) {}
     }
 
-    static func write(_ document: StoreDocument, recipients: [AgeRecipient], path: String) throws {
+    static func write(_ document: StoreDocument, recipients: [AgeRecipient], path: String, replacing: Bool = true) throws {
         guard !recipients.isEmpty else {
             throw ClavisError(.invalidValue, reference: "age:\(path)", reason: "a store needs at least one recipient or a passphrase")
         }
@@ -196,31 +231,12 @@ public struct AgeStore: Sendable {
         } catch let error as AgeError {
             throw error.clavisError(reference: "age:\(path)")
         }
-        try file.commit()
+        try file.commit(replacing: replacing)
     }
 
     static func checkName(_ name: String, reference: String) throws {
         guard !name.isEmpty, name.count <= 256, !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw ClavisError.invalidReference(reference, reason: "secret names are 1–256 characters without control characters")
         }
-    }
-}
-
-/// Reading whole files into a `Secret`.
-enum StoreFile {
-    static let maximumSize = 64 << 20
-
-    static func readAll(_ descriptor: Int32, path: String, reference: String) throws -> Secret {
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else {
-            throw ClavisError(.sourceUnavailable, reference: reference, reason: "cannot stat \(path)")
-        }
-        guard Int(status.st_size) <= maximumSize else {
-            throw ClavisError(.invalidValue, reference: reference, reason: "\(path) is larger than \(maximumSize >> 20) MiB")
-        }
-        let input = BufferedInput(fileDescriptor: descriptor)
-        var bytes = try input.readAll()
-        defer { bytes.withUnsafeMutableBytes { if let base = $0.baseAddress { _ = memset(base, 0, $0.count) } } }
-        return Secret(bytes: bytes)
     }
 }

@@ -28,27 +28,39 @@ public struct AgeUnlock: Sendable {
         self.maximumWorkFactor = maximumWorkFactor
     }
 
-    /// The identity files to try, with where each came from.
-    func identityPaths() -> [String] {
-        var paths = identityFiles
+    /// A key file to read, and whether it is a systemd credential (owned by root, mode 0400/0440
+    /// for the service: trusted as systemd placed it, so not held to the private-file rule).
+    struct KeyFile: Equatable {
+        var path: String
+        var isSystemdCredential = false
+    }
+
+    /// The identity files to try, in order.
+    func identityPaths() -> [KeyFile] {
+        var paths = identityFiles.map { KeyFile(path: $0) }
         if useEnvironment {
-            if let file = Self.environment("CLAVIS_AGE_IDENTITY_FILE") { paths.append(file) }
-            if let credentials = Self.environment("CREDENTIALS_DIRECTORY"), access(credentials + "/clavis-age-identity", R_OK) == 0 {
-                paths.append(credentials + "/clavis-age-identity")
-            }
+            if let file = Self.environment("CLAVIS_AGE_IDENTITY_FILE") { paths.append(KeyFile(path: file)) }
+            if let credential = Self.systemdCredential("clavis-age-identity") { paths.append(credential) }
         }
         return paths
+    }
+
+    /// `$CREDENTIALS_DIRECTORY/NAME` when it exists. The exemption from the private-file rule is
+    /// given by how the path was made here, never by comparing a path a user passed.
+    static func systemdCredential(_ name: String) -> KeyFile? {
+        guard let credentials = environment("CREDENTIALS_DIRECTORY"), access(credentials + "/" + name, F_OK) == 0 else { return nil }
+        return KeyFile(path: credentials + "/" + name, isSystemdCredential: true)
     }
 
     /// The passphrase, from the provider, `CLAVIS_PASSPHRASE_FILE` or the credential.
     func resolvePassphrase(reference: String) throws -> Secret {
         if let passphrase { return try passphrase() }
         if useEnvironment {
-            var candidates: [String] = []
-            if let file = Self.environment("CLAVIS_PASSPHRASE_FILE") { candidates.append(file) }
-            if let credentials = Self.environment("CREDENTIALS_DIRECTORY") { candidates.append(credentials + "/clavis-age-passphrase") }
-            for path in candidates where access(path, R_OK) == 0 {
-                return try Self.firstLine(of: try Self.readPrivateFile(path, what: "passphrase file", reference: reference), path: path)
+            var candidates: [KeyFile] = []
+            if let file = Self.environment("CLAVIS_PASSPHRASE_FILE") { candidates.append(KeyFile(path: file)) }
+            if let credential = Self.systemdCredential("clavis-age-passphrase") { candidates.append(credential) }
+            if let file = candidates.first {
+                return try Self.firstLine(of: try Self.readPrivateFile(file, what: "passphrase file", reference: reference), path: file.path)
             }
         }
         throw ClavisError(.locked, reference: reference, reason: "the store is passphrase-protected and no passphrase was given",
@@ -66,10 +78,10 @@ public struct AgeUnlock: Sendable {
                               hint: "pass --identity FILE, set CLAVIS_AGE_IDENTITY_FILE, or LoadCredential=clavis-age-identity:/path/key.txt")
         }
         var identities: [AgeIdentity] = []
-        for path in paths {
-            let secret = try Self.readPrivateFile(path, what: "identity file", reference: reference)
+        for file in paths {
+            let secret = try Self.readPrivateFile(file, what: "identity file", reference: reference)
             do {
-                identities += try AgeIdentity.parseIdentityFile(secret, path: path)
+                identities += try AgeIdentity.parseIdentityFile(secret, path: file.path)
             } catch let error as AgeError {
                 throw error.clavisError(reference: reference)
             }
@@ -79,20 +91,17 @@ public struct AgeUnlock: Sendable {
 
     /// The first line of a private passphrase file.
     public static func passphrase(fromFile path: String) throws -> Secret {
-        try firstLine(of: try readPrivateFile(path, what: "passphrase file", reference: path), path: path)
+        try firstLine(of: try readPrivateFile(KeyFile(path: path), what: "passphrase file", reference: path), path: path)
     }
 
-    static func readPrivateFile(_ path: String, what: String, reference: String) throws -> Secret {
-        // systemd credentials are owned by root with mode 0400/0440 for the service; trust them as placed.
-        if !path.hasPrefix((environment("CREDENTIALS_DIRECTORY") ?? "\u{0}") + "/") {
-            try FileSafety.checkPrivate(path, what: what, reference: reference)
-        }
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw ClavisError(.permissionDenied, reference: reference, reason: "cannot read \(what) \(path): \(String(cString: strerror(errno)))")
-        }
-        defer { close(descriptor) }
-        return try StoreFile.readAll(descriptor, path: path, reference: reference)
+    /// The largest identity or passphrase file read (a post-quantum identity file is ~100 bytes a key).
+    static let maximumKeyFileSize = 1 << 20
+
+    /// Reads a key file through ``SecretFile``: opened once, no link, regular, private unless it is
+    /// a systemd credential, size-capped.
+    static func readPrivateFile(_ file: KeyFile, what: String, reference: String) throws -> Secret {
+        try SecretFile.read(file.path, reference: reference,
+                            options: .init(what: what, maximumSize: maximumKeyFileSize, requirePrivate: !file.isSystemdCredential))
     }
 
     static func firstLine(of secret: Secret, path: String) throws -> Secret {

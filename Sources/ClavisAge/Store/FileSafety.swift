@@ -3,36 +3,9 @@ import ClavisCore
 import Glibc
 #endif
 
-/// The checks ssh makes before trusting a key file, applied to stores and identity files, and the
-/// advisory lock that serialises writers.
+/// The advisory lock that serialises a store's writers. (The checks ssh makes before trusting a
+/// key file are ``SecretFile``'s, in the core.)
 enum FileSafety {
-    /// Refuses a file that another user owns or that group/others may read or write.
-    static func checkPrivate(_ path: String, what: String, reference: String) throws {
-        var status = stat()
-        guard stat(path, &status) == 0 else {
-            if errno == ENOENT {
-                throw ClavisError(.notFound, reference: reference, reason: "\(what) \(path) does not exist",
-                                  hint: what == "store" ? "create it with `clavis store init age:\(path) --recipient age1…`" : nil)
-            }
-            throw ClavisError(errno == EACCES ? .permissionDenied : .sourceUnavailable, reference: reference,
-                              reason: "cannot open \(what) \(path): \(String(cString: strerror(errno)))")
-        }
-        guard (status.st_mode & S_IFMT) == S_IFREG else {
-            throw ClavisError(.corrupted, reference: reference, reason: "\(what) \(path) is not a regular file")
-        }
-        guard status.st_uid == geteuid() else {
-            throw ClavisError(.permissionDenied, reference: reference,
-                              reason: "\(what) \(path) is owned by uid \(status.st_uid), not by you (uid \(geteuid()))",
-                              hint: "run as its owner, or `chown $(id -u) \(path)` if it is yours")
-        }
-        let mode = status.st_mode & 0o777
-        guard mode & 0o077 == 0 else {
-            throw ClavisError(.permissionDenied, reference: reference,
-                              reason: "\(what) \(path) is accessible by group or others (mode \(String(mode, radix: 8)))",
-                              hint: "fix it with `chmod 600 \(path)`")
-        }
-    }
-
     /// Holds an exclusive `flock` on a lock file next to `path` until released.
     final class Lock {
         private let descriptor: Int32
@@ -42,10 +15,22 @@ enum FileSafety {
             let directory = AtomicFile.directory(of: path)
             let base = path.split(separator: "/").last.map(String.init) ?? "store"
             let lockPath = "\(directory)/.\(base).lock"
-            descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            // Never through a link: a link planted as the lock file would make us create or
+            // truncate nothing, but could make us lock (and so wait on) a file of the attacker's.
+            descriptor = open(lockPath, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600)
             guard descriptor >= 0 else {
-                throw ClavisError(errno == EACCES ? .permissionDenied : .sourceUnavailable, reference: reference,
-                                  reason: "cannot open the lock file \(lockPath): \(String(cString: strerror(errno)))")
+                let code = errno
+                throw ClavisError(code == EACCES ? .permissionDenied : code == ELOOP ? .permissionDenied : .sourceUnavailable, reference: reference,
+                                  reason: code == ELOOP ? "the lock file \(lockPath) is a symbolic link; refusing to follow it"
+                                                        : "cannot open the lock file \(lockPath): \(String(cString: strerror(code)))",
+                                  hint: code == ELOOP ? "remove \(lockPath); clavis creates it as a plain file" : nil)
+            }
+            var status = stat()
+            guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG, status.st_uid == geteuid() else {
+                close(descriptor)
+                throw ClavisError(.permissionDenied, reference: reference,
+                                  reason: "the lock file \(lockPath) is not a regular file of yours",
+                                  hint: "remove \(lockPath); clavis creates it as a plain file")
             }
             let deadline = ContinuousClock.now + timeout
             while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {

@@ -22,6 +22,8 @@ struct StoreDocument: Codable {
     /// Set for a passphrase store: the scrypt work factor used when re-encrypting.
     var passphrase: PassphraseSettings?
     var secrets: [String: Entry]
+    /// Per member recipient, its identity's tag over the recipient list (``RecipientPin``).
+    var pins: [String: String]?
 
     struct PassphraseSettings: Codable, Equatable {
         var workFactor: Int
