@@ -15,12 +15,15 @@ extension SecretResolver {
     /// - Parameter interactive: whether sources may prompt (e.g. to unlock a locked keyring).
     /// - Parameter ageUnlock: how `age:` stores are unlocked (default: from the environment and
     ///   systemd credentials).
-    public static func standard(interactive: Bool, ageUnlock: AgeUnlock = AgeUnlock()) -> SecretResolver {
-        SecretResolver(standardSources(interactive: interactive, ageUnlock: ageUnlock))
+    /// - Parameter additionallyAllowedTenants: tenants besides `AZURE_TENANT_ID` whose Key Vault
+    ///   challenges may be followed (`*`: any); see ``EnvironmentCredential``.
+    public static func standard(interactive: Bool, ageUnlock: AgeUnlock = AgeUnlock(), additionallyAllowedTenants: [String] = []) -> SecretResolver {
+        SecretResolver(standardSources(interactive: interactive, ageUnlock: ageUnlock, additionallyAllowedTenants: additionallyAllowedTenants))
     }
 
     /// Every source of `standard`, e.g. for diagnosis.
-    public static func standardSources(interactive: Bool = false, ageUnlock: AgeUnlock = AgeUnlock()) -> [any SecretSource] {
+    public static func standardSources(interactive: Bool = false, ageUnlock: AgeUnlock = AgeUnlock(),
+                                       additionallyAllowedTenants: [String] = []) -> [any SecretSource] {
         let local: [any SecretSource] = [
             EnvironmentSource(),
             CredentialSource(),
@@ -31,7 +34,7 @@ extension SecretResolver {
         // Key Vault is reached as azure-identity would: AZURE_* variables (the secret may itself be a
         // reference to a local source, CLAVIS_CLIENT_SECRET_REF), then managed identity.
         let vaultCredential = CachingTokenCredential(ChainedTokenCredential([
-            EnvironmentCredential(resolver: SecretResolver(local)), ManagedIdentityCredential(),
+            EnvironmentCredential(resolver: SecretResolver(local), additionallyAllowedTenants: additionallyAllowedTenants), ManagedIdentityCredential(),
         ]))
         return local + [KeyVaultSource(credential: vaultCredential)]
     }

@@ -18,12 +18,13 @@ struct DefenderCommand: AsyncParsableCommand {
         @OptionGroup var sources: SourceOptions
 
         func client() throws -> DefenderClient {
-            let endpoint: DefenderEndpoint = switch api.lowercased() {
-            case "commercial": .commercial
-            case "gcc": .gcc
-            case "gcchigh", "gcc-high", "dod": .gccHigh
-            case "graph": .graph
-            default: DefenderEndpoint(baseURL: api, flavour: graph ? .graph : .defender)
+            let endpoint: DefenderEndpoint
+            switch api.lowercased() {
+            case "commercial": endpoint = .commercial
+            case "gcc": endpoint = .gcc
+            case "gcchigh", "gcc-high", "dod": endpoint = .gccHigh
+            case "graph": endpoint = .graph
+            default: endpoint = try DefenderEndpoint(baseURL: api, flavour: graph ? .graph : .defender)
             }
             let credential = CachingTokenCredential(try credentials.credential(resolver: CLIContext.resolver(sources)))
             return DefenderClient(credential: credential, endpoint: endpoint)

@@ -61,7 +61,7 @@ struct DemoCommand: AsyncParsableCommand {
         let decoded = try await TokenValidator(authority: authority, tenant: tenant, audiences: [resource], requiredRoles: roles).validate(jwt)
         step("  roles: \(decoded.roles.joined(separator: ", ")); aud: \(decoded.claims["aud"]?.string ?? "?")")
 
-        let client = DefenderClient(credential: credential, endpoint: DefenderEndpoint(baseURL: emulator.baseURL))
+        let client = DefenderClient(credential: credential, endpoint: try DefenderEndpoint(baseURL: emulator.baseURL))
         step("Call the API: GET /api/incidents (newest first)")
         var listed: [Incident] = []
         for try await incident in client.incidents(filter: "status eq 'Active'", pageSize: 50, limit: incidents) { listed.append(incident) }

@@ -24,11 +24,11 @@ struct EmulatorCommand: AsyncParsableCommand {
         var allowRemote = false
 
         func run() async throws {
-            guard Authority.isLoopback(host) || allowRemote else {
+            guard Loopback.isLoopback(host) || allowRemote else {
                 throw CLIFailure(message: "--host \(host) is not a loopback address; the emulator's admin routes (/_emulator/*) have no authentication, so it listens on loopback only unless --allow-remote is given",
                                  exitCode: 64)
             }
-            if !Authority.isLoopback(host) {
+            if !Loopback.isLoopback(host) {
                 Terminal.note("warning: listening on \(host): anyone who can reach this port can use the unauthenticated /_emulator admin routes and get tokens; use only on a trusted network")
             }
             let state = try await EmulatorState(config: EmulatorConfig.load(config))

@@ -144,7 +144,7 @@ extension SecretCommand {
 /// What every command shares: the resolver.
 enum CLIContext {
     static func resolver(_ options: SourceOptions = SourceOptions()) -> SecretResolver {
-        .standard(interactive: options.unlock, ageUnlock: options.ageUnlock)
+        .standard(interactive: options.unlock, ageUnlock: options.ageUnlock, additionallyAllowedTenants: options.additionallyAllowedTenants)
     }
 }
 
@@ -161,6 +161,10 @@ struct SourceOptions: ParsableArguments {
 
     @Option(help: "Refuse age scrypt work factors above 2^N when opening a store.")
     var maxWorkFactor = 22
+
+    @Option(name: .customLong("additionally-allowed-tenant"),
+            help: "A tenant besides AZURE_TENANT_ID whose Key Vault challenges may be followed (repeatable; * for any; also AZURE_ADDITIONALLY_ALLOWED_TENANTS).")
+    var additionallyAllowedTenants: [String] = []
 
     /// How age: stores are unlocked, from these options and the environment.
     var ageUnlock: AgeUnlock {

@@ -123,7 +123,7 @@ struct TokenCommand: AsyncParsableCommand {
         var requireRole: [String] = []
         @Flag(help: "Also verify the signature with the tenant's published keys (needs --authority for non-public clouds).")
         var verify = false
-        @Option(help: "The authority whose keys verify the signature.")
+        @Option(help: "The authority that issued the token: its keys verify the signature, and v2.0 tokens' iss names it (default: AZURE_AUTHORITY_HOST or public).")
         var authority: String?
 
         func run() async throws {
@@ -133,7 +133,7 @@ struct TokenCommand: AsyncParsableCommand {
             }
             let decoded = try DecodedToken(text)
             try Terminal.printJSON(["header": decoded.header, "claims": decoded.claims])
-            let validator = TokenValidator(authority: try authority.map(Authority.init) ?? .publicCloud, requiredRoles: requireRole)
+            let validator = TokenValidator(authority: try authority.map(Authority.init) ?? Authority.fromEnvironment(), requiredRoles: requireRole)
             if verify { _ = try await validator.validate(text) } else { try validator.checkClaims(decoded) }
         }
     }

@@ -17,21 +17,41 @@ public struct DefenderEndpoint: Sendable, Hashable {
     public var flavour: Flavour = .defender
 
     /// Microsoft Graph (commercial), the successor Microsoft names for incidents and hunting.
-    public static let graph = DefenderEndpoint(baseURL: "https://graph.microsoft.com", resource: "https://graph.microsoft.com", flavour: .graph)
+    public static let graph = DefenderEndpoint(trusted: "https://graph.microsoft.com", resource: "https://graph.microsoft.com", flavour: .graph)
 
     /// Commercial cloud.
-    public static let commercial = DefenderEndpoint(baseURL: "https://api.security.microsoft.com", resource: "https://api.security.microsoft.com")
+    public static let commercial = DefenderEndpoint(trusted: "https://api.security.microsoft.com", resource: "https://api.security.microsoft.com")
     /// GCC.
-    public static let gcc = DefenderEndpoint(baseURL: "https://api-gcc.security.microsoft.us", resource: "https://api-gcc.security.microsoft.us")
+    public static let gcc = DefenderEndpoint(trusted: "https://api-gcc.security.microsoft.us", resource: "https://api-gcc.security.microsoft.us")
     /// GCC High and DoD.
-    public static let gccHigh = DefenderEndpoint(baseURL: "https://api-gov.security.microsoft.us", resource: "https://api-gov.security.microsoft.us")
+    public static let gccHigh = DefenderEndpoint(trusted: "https://api-gov.security.microsoft.us", resource: "https://api-gov.security.microsoft.us")
 
-    /// A custom base URL (the emulator), with the flavour's resource unless given.
-    public init(baseURL: String, resource: String? = nil, flavour: Flavour = .defender) {
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+    private init(trusted baseURL: String, resource: String, flavour: Flavour = .defender) {
+        self.baseURL = baseURL
+        self.resource = resource
+        self.flavour = flavour
+    }
+
+    /// A custom base URL (the emulator), with the flavour's resource unless given. It must be
+    /// `https`, or plain `http` to a loopback address only (``Loopback``): the bearer token goes
+    /// to this origin.
+    public init(baseURL: String, resource: String? = nil, flavour: Flavour = .defender) throws {
+        let trimmed = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        guard let url = URL(string: trimmed), Origin(url) != nil else {
+            throw ClavisError(.invalidValue, reference: baseURL, reason: "'\(baseURL)' is not an API base URL such as https://api.security.microsoft.com")
+        }
+        guard Loopback.permits(url) else {
+            throw ClavisError(.invalidValue, reference: baseURL,
+                              reason: "the API base URL must use https (plain http is allowed only to a loopback address: 127.0.0.0/8, ::1, localhost); the bearer token would travel in clear text",
+                              hint: "use https://, or commercial, gcc, gcchigh or graph")
+        }
+        self.baseURL = trimmed
         self.resource = resource ?? (flavour == .graph ? "https://graph.microsoft.com" : "https://api.security.microsoft.com")
         self.flavour = flavour
     }
+
+    /// The API's origin: the one place its bearer token is sent.
+    public var origin: Origin? { Origin(baseURL) }
 }
 
 /// An incident, with its common fields typed and everything else in `raw`.
@@ -90,6 +110,9 @@ public struct HuntingResult: Sendable {
 /// The Microsoft Defender XDR API: incidents (list with OData filters and paging, get, update) and
 /// advanced hunting, with the shared retry policy, `Retry-After` on 429, and a client-side limiter
 /// that keeps a poller under the documented 50 calls per minute.
+///
+/// The bearer token goes only to the endpoint's own origin (scheme, host and port): an
+/// `@odata.nextLink` elsewhere is an error, and nothing is sent to it.
 public struct DefenderClient: Sendable {
     let credential: any TokenCredential
     let endpoint: DefenderEndpoint
@@ -207,6 +230,11 @@ public struct DefenderClient: Sendable {
     }
 
     private func request(_ method: HTTPMethod, _ url: String, body: [UInt8]? = nil, role: String) async throws -> [String: Any] {
+        guard let target = Origin(url), target == endpoint.origin else {
+            throw ClavisError(.permissionDenied, reference: Origin(url)?.description ?? "an invalid URL",
+                              reason: "a link from the API (e.g. @odata.nextLink) points to \(Origin(url)?.description ?? "an invalid URL"), outside the API's origin \(endpoint.origin?.description ?? endpoint.baseURL); no request was sent there",
+                              hint: "the token goes only to the configured API; check --api (a proxy rewriting links?)")
+        }
         try await limiter.acquire()
         let token = try await credential.getToken(TokenRequestContext(resource: endpoint.resource))
         guard let bearer = token.token.revealedString() else { throw ClavisError(.serviceError, reason: "the token is not text") }

@@ -20,10 +20,13 @@ public struct EmulatorConfig: Codable, Sendable {
         public var incidents: Int
         /// Calls allowed per minute before 429 (Defender: 50).
         public var callsPerMinute: Int?
+        /// The port Graph `@odata.nextLink`s use instead of the request's; for tests of hostile paging.
+        public var nextLinkPort: Int?
         /// Creates the Defender side.
-        public init(incidents: Int = 120, callsPerMinute: Int? = nil) {
+        public init(incidents: Int = 120, callsPerMinute: Int? = nil, nextLinkPort: Int? = nil) {
             self.incidents = incidents
             self.callsPerMinute = callsPerMinute
+            self.nextLinkPort = nextLinkPort
         }
     }
 
@@ -54,10 +57,17 @@ public struct EmulatorConfig: Codable, Sendable {
         public var pageSize: Int?
         /// The resource the challenge names (default `https://vault.azure.net`); for tests of hostile vaults.
         public var challengeResource: String?
+        /// A `scope` the challenge names besides the resource, if any; for tests of inconsistent challenges.
+        public var challengeScope: String?
+        /// The scheme `nextLink`s use instead of the request's; for tests of hostile paging.
+        public var nextLinkScheme: String?
+        /// The port `nextLink`s use instead of the request's; for tests of hostile paging.
+        public var nextLinkPort: Int?
 
         /// Creates a vault.
         public init(name: String, tenant: String, secrets: [String: String]? = nil, disabled: [String]? = nil, access: [String: [String]],
-                    authorization: String? = nil, pageSize: Int? = nil, challengeResource: String? = nil) {
+                    authorization: String? = nil, pageSize: Int? = nil, challengeResource: String? = nil, challengeScope: String? = nil,
+                    nextLinkScheme: String? = nil, nextLinkPort: Int? = nil) {
             self.name = name
             self.tenant = tenant
             self.secrets = secrets
@@ -66,6 +76,9 @@ public struct EmulatorConfig: Codable, Sendable {
             self.authorization = authorization
             self.pageSize = pageSize
             self.challengeResource = challengeResource
+            self.challengeScope = challengeScope
+            self.nextLinkScheme = nextLinkScheme
+            self.nextLinkPort = nextLinkPort
         }
     }
 

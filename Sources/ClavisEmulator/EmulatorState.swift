@@ -5,10 +5,11 @@ import _CryptoExtras
 
 /// A fault to inject on matching requests.
 public struct Fault: Codable, Sendable {
-    /// Which endpoints: `token`, `imds`, `discovery`, `jwks`, or `*`.
+    /// Which endpoints: `token`, `imds`, `discovery`, `jwks`, `vault`, `defender`, or `*`.
     public var target: String
     /// `status` (reply with `status`), `delay` (wait `delayMilliseconds` first), `malformed` (invalid
-    /// JSON), `drop` (the connection closes mid-reply).
+    /// JSON), `drop` (the connection closes mid-reply), `redirect` (reply `status`, default 307,
+    /// with `Location: location`).
     public var kind: String
     /// The status for `status` faults.
     public var status: Int?
@@ -18,15 +19,19 @@ public struct Fault: Codable, Sendable {
     public var delayMilliseconds: Int?
     /// How many requests it applies to (nil: until cleared).
     public var count: Int?
+    /// Where a `redirect` fault points.
+    public var location: String?
 
     /// Creates a fault.
-    public init(target: String, kind: String, status: Int? = nil, retryAfter: Int? = nil, delayMilliseconds: Int? = nil, count: Int? = nil) {
+    public init(target: String, kind: String, status: Int? = nil, retryAfter: Int? = nil, delayMilliseconds: Int? = nil, count: Int? = nil,
+                location: String? = nil) {
         self.target = target
         self.kind = kind
         self.status = status
         self.retryAfter = retryAfter
         self.delayMilliseconds = delayMilliseconds
         self.count = count
+        self.location = location
     }
 }
 

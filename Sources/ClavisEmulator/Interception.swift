@@ -8,7 +8,7 @@ import JWTKit
 extension EmulatorState {
     /// Counts a request to `target` and applies the next fault injected for it. Returns `nil` to
     /// proceed (after a `delay`), or the faulted reply: `malformed` (truncated JSON), `drop` (the
-    /// connection closes mid-reply), or a `status` reply in the route group's own error shape
+    /// connection closes mid-reply), `redirect` (a 3xx to the fault's `location`), or a `status` reply in the route group's own error shape
     /// (`reply` gets the fault and a `Retry-After` header when the fault sets one).
     func intercept(_ target: String, status reply: (Fault, HTTPFields) -> Response) async throws -> Response? {
         count(target)
@@ -19,6 +19,10 @@ extension EmulatorState {
             return nil
         case "malformed":
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"access_token\": ")))
+        case "redirect":
+            var headers: HTTPFields = [:]
+            headers[.location] = fault.location ?? "/"
+            return Response(status: HTTPResponse.Status(code: fault.status ?? 307), headers: headers)
         case "drop":
             // The body fails mid-write: the server closes the connection without a complete reply.
             return Response(status: .ok, headers: [.contentType: "application/json", .contentLength: "4096"],

@@ -24,18 +24,12 @@ public struct Authority: Sendable, Hashable, CustomStringConvertible {
         guard var components = URLComponents(string: text), let scheme = components.scheme?.lowercased(), let host = components.host else {
             throw ClavisError(.invalidValue, reference: text, reason: "'\(text)' is not an authority URL such as https://login.microsoftonline.com")
         }
-        guard scheme == "https" || (scheme == "http" && Self.isLoopback(host)) else {
-            throw ClavisError(.invalidValue, reference: text, reason: "the authority must use https (plain http is allowed only to loopback)")
+        guard Loopback.permits(scheme: scheme, host: host) else {
+            throw ClavisError(.invalidValue, reference: text, reason: "the authority must use https (plain http is allowed only to a loopback address: 127.0.0.0/8, ::1, localhost)")
         }
         while components.path.hasSuffix("/") { components.path.removeLast() }
         guard let url = components.url else { throw ClavisError(.invalidValue, reference: text, reason: "invalid authority URL") }
         self.url = url
-    }
-
-    /// Whether `host` is a loopback address or name (where plain http is allowed: the emulator).
-    public static func isLoopback(_ host: String) -> Bool {
-        let lowered = host.lowercased()
-        return ["::1", "[::1]", "localhost"].contains(lowered) || lowered.hasPrefix("127.")
     }
 
     /// The authority from `AZURE_AUTHORITY_HOST`, or the public cloud.

@@ -10,8 +10,32 @@ struct TokenEndpoint: Sendable {
     var clientId: String
     var version: EndpointVersion
     var transport: HTTPTransport
+    /// Tenants besides `tenant` a request may name (`*`: any).
+    var additionallyAllowedTenants: [String] = []
 
     var url: String { authority.tokenEndpoint(tenant: tenant, version: version) }
+
+    /// The token endpoint for `context`: the configured tenant's, or that of the tenant the
+    /// context names (a Key Vault challenge does) when it is allowed.
+    func url(for context: TokenRequestContext, reference: String) throws -> String {
+        authority.tokenEndpoint(tenant: try tenant(for: context, reference: reference), version: version)
+    }
+
+    /// The tenant to ask: the configured one unless the context names another that is in
+    /// `additionallyAllowedTenants` (or that list holds `*`); any other tenant is refused before a
+    /// request is sent. This is azure-identity's rule (`resolve_tenant` in
+    /// azure-sdk-for-python sdk/identity/azure-identity/azure/identity/_internal/utils.py, the
+    /// `additionally_allowed_tenants` option; Azure.Identity's `AdditionallyAllowedTenants`).
+    func tenant(for context: TokenRequestContext, reference: String) throws -> String {
+        guard let requested = context.tenant, requested.lowercased() != tenant.lowercased() else { return tenant }
+        let allowed = additionallyAllowedTenants.map { $0.lowercased() }
+        guard allowed.contains("*") || allowed.contains(requested.lowercased()) else {
+            throw ClavisError(.permissionDenied, reference: reference,
+                              reason: "a token was requested for tenant \(requested), but this credential is configured for tenant \(tenant) and \(requested) is not an additionally allowed tenant; no token was requested",
+                              hint: "if that tenant is trusted, allow it: additionallyAllowedTenants: [\"\(requested)\"] (CLI: --additionally-allowed-tenant \(requested); environment: AZURE_ADDITIONALLY_ALLOWED_TENANTS)")
+        }
+        return requested
+    }
 
     /// Requests a token with the credential-specific `fields` (client_secret, or client_assertion…).
     func requestToken(_ context: TokenRequestContext, fields: [(String, String)], reference: String) async throws -> AccessToken {
@@ -21,7 +45,7 @@ struct TokenEndpoint: Sendable {
         case .v1: form.append(("resource", context.resource))
         }
         form += fields
-        let endpoint = context.tenant.map { authority.tokenEndpoint(tenant: $0, version: version) } ?? url
+        let endpoint = try url(for: context, reference: reference)
         let reply = try await transport.send(.POST, endpoint, headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
                                              body: HTTPTransport.formBody(form))
         return try Self.parse(reply, reference: reference)

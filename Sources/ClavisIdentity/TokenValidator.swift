@@ -89,9 +89,11 @@ public struct DecodedToken: Sendable {
 
 /// Checks tokens locally — never by pasting them into a website.
 ///
-/// Checks `aud`, `tid`, `exp`/`nbf` (with clock skew), that `roles` holds every required
+/// Checks `aud`, `tid`, `iss`, `exp`/`nbf` (with clock skew), that `roles` holds every required
 /// permission, and the signature against the tenant's keys from OpenID discovery + JWKS (cached).
-/// `alg: none` and HMAC algorithms are refused before anything else.
+/// `alg: none` and HMAC algorithms are refused before anything else; a token without `exp`,
+/// `tid` or `iss` is refused, and `iss` must be the issuer Entra ID documents for the token's
+/// tenant and version.
 public struct TokenValidator: Sendable {
     /// The authority that issued the token.
     public var authority: Authority
@@ -123,7 +125,10 @@ public struct TokenValidator: Sendable {
         guard !(algorithm.lowercased() == "none" || algorithm.uppercased().hasPrefix("HS")) else {
             throw ClavisError(.permissionDenied, reference: "token", reason: "the token's algorithm is \(algorithm); unsigned and HMAC tokens are refused")
         }
-        if let expires = decoded.expiresOn, expires.addingTimeInterval(clockSkew) < now {
+        guard let expires = decoded.expiresOn else {
+            throw ClavisError(.permissionDenied, reference: "token", reason: "the token has no exp (expiry) claim; Entra ID tokens always carry one")
+        }
+        if expires.addingTimeInterval(clockSkew) < now {
             throw ClavisError(.permissionDenied, reference: "token", reason: "the token expired at \(ISO8601DateFormatter().string(from: expires))")
         }
         if let notBefore = decoded.notBefore, notBefore.addingTimeInterval(-clockSkew) > now {
@@ -136,14 +141,50 @@ public struct TokenValidator: Sendable {
                 throw ClavisError(.permissionDenied, reference: "token", reason: "the token is for \(audience.joined(separator: ", ")), not \(audiences.joined(separator: ", "))")
             }
         }
-        if let tenant, let tid = decoded.claims["tid"]?.string, tid.lowercased() != tenant.lowercased() {
+        guard let tid = decoded.claims["tid"]?.string, !tid.isEmpty else {
+            throw ClavisError(.permissionDenied, reference: "token", reason: "the token has no tid (tenant) claim; Entra ID tokens always carry one")
+        }
+        if let tenant, tid.lowercased() != tenant.lowercased() {
             throw ClavisError(.permissionDenied, reference: "token", reason: "the token is from tenant \(tid), not \(tenant)")
         }
+        try checkIssuer(decoded, tenant: tid)
         let missing = requiredRoles.filter { !decoded.roles.contains($0) }
         guard missing.isEmpty else {
             throw ClavisError(.permissionDenied, reference: "token",
                               reason: "the token lacks the application permission(s) \(missing.joined(separator: ", ")) (it has: \(decoded.roles.isEmpty ? "none" : decoded.roles.joined(separator: ", ")))",
                               hint: "add them under API permissions as Application permissions, then grant admin consent (`clavis consent-url`)")
+        }
+    }
+
+    /// The issuers Entra ID documents for a token of `tenant`: v1.0 tokens `https://sts.windows.net/{tid}/`,
+    /// v2.0 tokens `{authority}/{tid}/v2.0` — "If the token issued is a v2.0 token (see the `ver`
+    /// claim), the URI ends in `/v2.0`" (entra-docs, docs/identity-platform/access-token-claims-reference.md,
+    /// `iss`; access-tokens.md). Tokens for Microsoft's APIs (Key Vault, Defender, Graph) are v1.0
+    /// even from the v2 endpoint. The China cloud's v1 STS is `sts.chinacloudapi.cn` and its v2
+    /// issuer `login.partner.microsoftonline.cn`.
+    public func acceptedIssuers(tenant tid: String, version: String?) -> [String] {
+        var v1 = ["https://sts.windows.net/\(tid)/"]
+        var v2 = ["\(authority.url.absoluteString)/\(tid)/v2.0"]
+        if authority == .china {
+            v1.append("https://sts.chinacloudapi.cn/\(tid)/")
+            v2.append("https://login.partner.microsoftonline.cn/\(tid)/v2.0")
+        }
+        switch version {
+        case "1.0": return v1
+        case "2.0": return v2
+        default: return v1 + v2
+        }
+    }
+
+    func checkIssuer(_ decoded: DecodedToken, tenant tid: String) throws {
+        guard let issuer = decoded.claims["iss"]?.string, !issuer.isEmpty else {
+            throw ClavisError(.permissionDenied, reference: "token", reason: "the token has no iss (issuer) claim; Entra ID tokens always carry one")
+        }
+        let accepted = acceptedIssuers(tenant: tid, version: decoded.claims["ver"]?.string)
+        guard accepted.contains(issuer) else {
+            throw ClavisError(.permissionDenied, reference: "token",
+                              reason: "the token's issuer \(issuer) is not Entra ID's for tenant \(tid) (expected \(accepted.joined(separator: " or ")))",
+                              hint: "check the authority (a sovereign cloud or the emulator needs --authority) and that the token comes from Entra ID")
         }
     }
 
@@ -167,6 +208,11 @@ public struct TokenValidator: Sendable {
         guard discovery.status == 200, let jwksURI = discovery.jsonObject?["jwks_uri"] as? String else {
             throw ClavisError(.serviceError, reference: authority.openIDConfiguration(tenant: tenant),
                               reason: "OpenID discovery failed (HTTP \(discovery.status)) for tenant \(tenant)")
+        }
+        // The keys decide what verifies: fetched over https only (plain http to loopback: the emulator).
+        guard let jwksURL = URL(string: jwksURI), Loopback.permits(jwksURL) else {
+            throw ClavisError(.serviceError, reference: authority.openIDConfiguration(tenant: tenant),
+                              reason: "OpenID discovery names a jwks_uri that is not https (\(HTTPTransport.redactedURL(jwksURI)))")
         }
         let jwks = try await transport.send(.GET, jwksURI)
         guard jwks.status == 200 else {

@@ -20,10 +20,12 @@ public struct KeyVaultSecret: Sendable {
 /// The Key Vault secrets REST API (api-version 7.6) with challenge-based authentication.
 ///
 /// The first request to a vault goes without a token; the 401 challenge names the authority
-/// (tenant) and resource. The client refuses to send a token when the challenge's resource does
-/// not belong to the vault's domain — a hostile vault URL must not harvest tokens — then asks the
-/// credential for a token for that tenant and resource and repeats the request. The challenge is
-/// remembered per vault.
+/// (tenant) and resource. The client refuses a challenge whose resource is not the vault's
+/// domain's (a hostile vault URL must not harvest tokens) or whose `scope` and `resource`
+/// disagree, then asks the credential for a token for exactly that resource, naming the
+/// challenge's tenant — which the credential honours only when it is its own tenant or one of its
+/// additionally allowed tenants — and repeats the request. The challenge is remembered per vault.
+/// A `nextLink` is followed only to the vault's own origin (scheme, host and port).
 public struct KeyVaultClient: Sendable {
     /// The api-version sent.
     public static let apiVersion = "7.6"
@@ -38,9 +40,11 @@ public struct KeyVaultClient: Sendable {
         func withLock<R>(_ body: (inout [String: Challenge]) -> R) -> R { state.withLock { body(&$0) } }
     }
 
-    struct Challenge: Sendable {
+    struct Challenge: Sendable, Equatable {
+        /// The tenant the challenge's authorization URL names.
         var tenant: String?
-        var scope: String
+        /// The validated resource; the token is requested for exactly this.
+        var resource: String
     }
 
     /// Creates a client.
@@ -110,9 +114,11 @@ public struct KeyVaultClient: Sendable {
             ids += (object["value"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
             pages += 1
             guard let next = object["nextLink"] as? String, !next.isEmpty, pages < 10_000 else { return ids }
-            // nextLink is followed verbatim, but only to the same vault.
-            guard URL(string: next)?.host?.lowercased() == location.host else {
-                throw ClavisError(.serviceError, reference: reference, reason: "a nextLink points outside the vault")
+            // nextLink is followed verbatim, but only to the vault's own origin: same scheme, host and port.
+            guard let origin = Origin(next), origin == Origin(location.vault) else {
+                throw ClavisError(.permissionDenied, reference: reference,
+                                  reason: "a nextLink points to \(Origin(next)?.description ?? "an invalid URL"), outside the vault's origin \(Origin(location.vault)?.description ?? location.host); it was not followed",
+                                  hint: "a vault only pages within itself; check the vault URL (a proxy rewriting links?)")
             }
             reply = try await sendURL(.GET, next, location: location, reference: reference, operation: "list")
         }
@@ -133,7 +139,7 @@ public struct KeyVaultClient: Sendable {
         for _ in 0..<2 {
             var sent = headers
             if let challenge {
-                let token = try await credential.getToken(TokenRequestContext(scopes: [challenge.scope], tenant: challenge.tenant))
+                let token = try await credential.getToken(TokenRequestContext(resource: challenge.resource, tenant: challenge.tenant))
                 guard let text = token.token.revealedString() else { throw ClavisError(.serviceError, reference: reference, reason: "the token is not text") }
                 sent.append(("Authorization", "Bearer \(text)"))
             }
@@ -142,7 +148,7 @@ public struct KeyVaultClient: Sendable {
                 let parsed = try parseChallenge(header, location: location, reference: reference)
                 let known = challenge
                 challenges.withLock { $0[location.host] = parsed }
-                if let known, known.scope == parsed.scope, known.tenant == parsed.tenant {
+                if let known, known == parsed {
                     throw KeyVaultError.map(reply, reference: reference, operation: operation)
                 }
                 challenge = parsed
@@ -155,7 +161,13 @@ public struct KeyVaultClient: Sendable {
     }
 
     /// Parses `Bearer authorization="https://login.windows.net/TENANT", resource="https://vault.azure.net"`
-    /// (or `authorization_uri`, `scope`) and checks the resource belongs to the vault's domain.
+    /// (or `authorization_uri`, `scope`) and checks it, as azure-keyvault-secrets'
+    /// `ChallengeAuthPolicy.on_challenge` does (azure-sdk-for-python,
+    /// sdk/keyvault/azure-keyvault-secrets/azure/keyvault/secrets/_shared/challenge_auth_policy.py:
+    /// the scope's domain must be a suffix of the vault's, and the challenge's tenant is passed to
+    /// the credential, whose `additionally_allowed_tenants` decide), and stricter: `scope` and
+    /// `resource`, when both are given, must agree (scope = resource + `/.default`); the resource
+    /// must be https and exactly the vault's domain (or `expectedResource` for other hosts).
     func parseChallenge(_ header: String, location: KeyVaultLocation, reference: String) throws -> Challenge {
         var parameters: [String: String] = [:]
         let body = header.hasPrefix("Bearer ") ? String(header.dropFirst(7)) : header
@@ -164,18 +176,40 @@ public struct KeyVaultClient: Sendable {
         }
         let authorization = parameters["authorization"] ?? parameters["authorization_uri"]
         let tenant = authorization.flatMap { URL(string: $0)?.path.split(separator: "/").first.map(String.init) }
-        guard let resourceText = parameters["resource"] ?? parameters["scope"].map({ $0.hasSuffix("/.default") ? String($0.dropLast(9)) : $0 }),
-              let resourceHost = URL(string: resourceText)?.host?.lowercased() else {
+        func refuse(_ reason: String) -> ClavisError {
+            ClavisError(.permissionDenied, reference: reference, reason: "\(reason); no token was sent (none was requested)",
+                        hint: "a vault URL that is not a real Key Vault may be trying to harvest tokens — check the reference")
+        }
+        let resourceText: String
+        switch (parameters["resource"], parameters["scope"]) {
+        case let (resource?, scope?):
+            guard Self.trimmed(TokenRequestContext.scope(forResource: Self.trimmed(resource))).lowercased() == Self.trimmed(scope).lowercased() else {
+                throw refuse("the vault's challenge names resource \(resource) but scope \(scope), which disagree (the scope must be the resource + /.default)")
+            }
+            resourceText = resource
+        case let (resource?, nil):
+            resourceText = resource
+        case let (nil, scope?) where scope.hasSuffix("/.default"):
+            resourceText = String(scope.dropLast("/.default".count))
+        default:
             throw ClavisError(.serviceError, reference: reference, reason: "Key Vault's authentication challenge names no resource")
         }
-        let known = KeyVaultLocation.knownDomains.contains { location.host.hasSuffix("." + $0) }
-        let matches = known ? location.host.hasSuffix("." + resourceHost) : resourceText.lowercased().trimmingCharacters(in: ["/"]) == expectedResource.lowercased()
-        guard matches else {
-            throw ClavisError(.permissionDenied, reference: reference,
-                              reason: "the vault's challenge asks for a token for \(resourceText), which does not belong to \(location.host); no token was sent",
-                              hint: "a vault URL that is not a real Key Vault may be trying to harvest tokens — check the reference")
+        guard let resourceURL = URL(string: resourceText), resourceURL.scheme?.lowercased() == "https", let resourceHost = resourceURL.host?.lowercased() else {
+            throw refuse("the vault's challenge names \(resourceText), which is not an https resource URI")
         }
-        return Challenge(tenant: tenant, scope: parameters["scope"] ?? TokenRequestContext.scope(forResource: resourceText))
+        let domain = KeyVaultLocation.knownDomains.first { location.host.hasSuffix("." + $0) }
+        let matches = domain.map { $0 == resourceHost } ?? (Self.trimmed(resourceText).lowercased() == Self.trimmed(expectedResource).lowercased())
+        guard matches else {
+            throw refuse("the vault's challenge asks for a token for \(resourceText), which does not belong to \(location.host)")
+        }
+        return Challenge(tenant: tenant, resource: Self.trimmed(resourceText))
+    }
+
+    /// `text` without trailing slashes.
+    static func trimmed(_ text: String) -> String {
+        var text = text
+        while text.hasSuffix("/") { text.removeLast() }
+        return text
     }
 
     static func secret(from reply: HTTPReply, reference: String) throws -> KeyVaultSecret {

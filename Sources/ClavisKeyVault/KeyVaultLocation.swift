@@ -27,7 +27,7 @@ public struct KeyVaultLocation: Sendable, Hashable {
             throw ClavisError.invalidReference(reference, reason: "\(host) is not a Key Vault domain (\(Self.knownDomains.joined(separator: ", ")))",
                                                hint: "for the emulator, allow the host with CLAVIS_KEYVAULT_ALLOWED_HOSTS=\(host)")
         }
-        guard scheme == "https" || (scheme == "http" && allowed && Authority.isLoopback(host)) else {
+        guard Loopback.permits(scheme: scheme, host: host), scheme == "https" || allowed else {
             throw ClavisError.invalidReference(reference, reason: "Key Vault is reached over https only (plain http only to an allowed loopback host)")
         }
         let segments = components.path.split(separator: "/").map(String.init)

@@ -128,6 +128,9 @@ enum SpecExample {
         #expect(try byPQ.secret(named: "a").revealedString() == "classical")
         #expect(try byPQ.info().isPostQuantum)
         #expect(try byPQ.recipients() == [pq.recipient.description, pq2.recipient.description])
+        // The new key's holder confirms the list the rekey chose before writing (RecipientPin).
+        expectClavisError(.permissionDenied, containing: "not confirmed") { try byPQ.store(Secret("x"), named: "x") }
+        try byPQ.confirmRecipients()
         try byPQ.store(Secret("quantum-safe"), named: "b")
         try byPQ.removeRecipients([.mlkem768x25519(pq2.recipient)])
         #expect(try byPQ.secret(named: "b").revealedString() == "quantum-safe")

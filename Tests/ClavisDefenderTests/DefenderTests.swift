@@ -27,10 +27,11 @@ enum DefenderFixture {
         let authority = try Authority(emulator.baseURL)
         let transport = HTTPTransport(retry: RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(20), maxDelay: .seconds(3), maxTotal: .seconds(60)),
                                       attemptTimeout: .seconds(30))
+        let endpoint = try DefenderEndpoint(baseURL: emulator.baseURL, flavour: graph ? .graph : .defender)
         let result = try await body(emulator) { app in
             DefenderClient(credential: CachingTokenCredential(ClientSecretCredential(tenant: tenant, clientId: app, reference: "memory:s", authority: authority,
                                                                                     transport: transport) { Secret(secret) }),
-                           endpoint: DefenderEndpoint(baseURL: emulator.baseURL, flavour: graph ? .graph : .defender), transport: transport)
+                           endpoint: endpoint, transport: transport)
         }
         await emulator.stop()
         return result

@@ -158,9 +158,9 @@ func expectClavis(_ code: ClavisError.Code, containing text: String? = nil, sour
             let offAzure = ManagedIdentityCredential(environment: [:], imdsEndpoint: "http://127.0.0.1:9/metadata/identity/oauth2/token",
                                                      probeTimeout: .milliseconds(500), transport: transport)
             let started = ContinuousClock.now
-            await expectClavis(.sourceUnavailable, containing: "did not answer") { _ = try await offAzure.getToken(F.context) }
+            await expectClavis(.credentialUnavailable, containing: "did not answer") { _ = try await offAzure.getToken(F.context) }
             let probe = ContinuousClock.now - started
-            await expectClavis(.sourceUnavailable, containing: "recently") { _ = try await offAzure.getToken(F.context) }
+            await expectClavis(.credentialUnavailable, containing: "recently") { _ = try await offAzure.getToken(F.context) }
             let remembered = ContinuousClock.now - started - probe
             print("IMDS probe \(probe), remembered \(remembered)")
             #expect(probe < .seconds(2))

@@ -31,17 +31,17 @@ import Testing
             "REQUESTS_CA_BUNDLE": caPath, "CURL_CA_BUNDLE": caPath, "SSL_CERT_FILE": caPath,
         ], timeout: .seconds(120))
         #expect(msal.status == 0, "\(msal.stderr)")
-        let decode = try await Command.clavis(["token", "decode", "--require-role", "Incident.Read.All"], stdin: msal.stdout)
+        let decode = try await Command.clavis(["token", "decode", "--require-role", "Incident.Read.All", "--authority", emulator.baseURL], stdin: msal.stdout)
         #expect(decode.status == 0, "\(decode.stderr)")
         #expect(decode.output.contains("\"azp\" : \"\(F.secretApp)\""))
-        let missingRole = try await Command.clavis(["token", "decode", "--require-role", "Machine.Isolate"], stdin: msal.stdout)
+        let missingRole = try await Command.clavis(["token", "decode", "--require-role", "Machine.Isolate", "--authority", emulator.baseURL], stdin: msal.stdout)
         #expect(missingRole.status == 1)
         #expect(missingRole.stderr.hasPrefix("error: permission denied: token: the token lacks the application permission(s) Machine.Isolate"))
 
         // Clavis itself over the same TLS, trusting only the emulator's CA.
         var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
         tlsConfiguration.trustRoots = .certificates([try NIOSSLCertificate(bytes: Array(tls.caPEM.utf8), format: .pem)])
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tlsConfiguration))
+        let client = HTTPTransport.makeClient(HTTPClient.Configuration(tlsConfiguration: tlsConfiguration))
         let transport = HTTPTransport(client: client)
         let token = try await secretCredential(try Authority(emulator.baseURL), transport).getToken(F.context)
         _ = try await TokenValidator(authority: try Authority(emulator.baseURL), requiredRoles: ["Incident.Read.All"], transport: transport)

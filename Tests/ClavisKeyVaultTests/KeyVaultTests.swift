@@ -42,9 +42,7 @@ enum VaultFixture {
         if let certificates {
             var configuration = TLSConfiguration.makeClientConfiguration()
             configuration.trustRoots = .certificates([try NIOSSLCertificate(bytes: Array(certificates.caPEM.utf8), format: .pem)])
-            var clientConfiguration = HTTPClient.Configuration(tlsConfiguration: configuration)
-            clientConfiguration.connectionPool.retryConnectionEstablishment = false
-            client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+            client = HTTPTransport.makeClient(HTTPClient.Configuration(tlsConfiguration: configuration))
         }
         let transport = HTTPTransport(client: client ?? HTTPTransport.defaultClient,
                                       retry: RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(20), maxDelay: .seconds(2), maxTotal: .seconds(60)),

@@ -87,7 +87,7 @@ let vaultElapsed = try await Task.detached {
     return ContinuousClock.now - start
 }.value
 let vaultNanoseconds = (Double(vaultElapsed.components.seconds) * 1e18 + Double(vaultElapsed.components.attoseconds)) / 1e9 / Double(iterations)
-let defender = DefenderClient(credential: CachingTokenCredential(credential()), endpoint: DefenderEndpoint(baseURL: plain.baseURL), callsPerMinute: 10_000)
+let defender = DefenderClient(credential: CachingTokenCredential(credential()), endpoint: try DefenderEndpoint(baseURL: plain.baseURL), callsPerMinute: 10_000)
 let pagingStart = ContinuousClock.now
 var pulled = 0
 for try await _ in defender.incidents(pageSize: 100) { pulled += 1 }

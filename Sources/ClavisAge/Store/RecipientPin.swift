@@ -67,7 +67,8 @@ enum RecipientPin {
 
     private static func unconfirmed(_ document: StoreDocument, identities: [AgeIdentity], reference: String, changed: Bool) -> ClavisError {
         let mine = Set(identities.compactMap(\.recipientString))
-        let others = document.recipients.filter { !mine.contains($0) }
+        // Post-quantum recipients are ~1,950 characters: name them by their ends (`store recipients list` shows them whole).
+        let others = document.recipients.filter { !mine.contains($0) }.map { $0.count > 80 ? "\($0.prefix(16))…\($0.suffix(8))" : $0 }
         let what = changed ? "the store's recipients changed since you last confirmed them" : "the store encrypts to recipients you have not confirmed"
         return ClavisError(.permissionDenied, reference: reference,
                            reason: "\(what) (others: \(others.isEmpty ? "none" : others.joined(separator: ", "))); refusing to re-encrypt your secrets to them",

@@ -209,7 +209,8 @@ final class DefenderRoutes: Sendable {
         let page = items.dropFirst(offset).prefix(top).map(Self.graphShape)
         var object: [String: Any] = ["@odata.context": "https://graph.microsoft.com/v1.0/$metadata#security/incidents", "value": Array(page)]
         if offset + top < items.count {
-            var next = "http://\(request.head.authority ?? "127.0.0.1")/v1.0/security/incidents?$top=\(top)&$skiptoken=sk\(String(offset + top, radix: 36))"
+            let authority = state.config.defender?.nextLinkPort.map { "127.0.0.1:\($0)" } ?? request.head.authority ?? "127.0.0.1"
+            var next = "http://\(authority)/v1.0/security/incidents?$top=\(top)&$skiptoken=sk\(String(offset + top, radix: 36))"
             if let filter = query.get("$filter") { next += "&$filter=" + (String(filter).addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "") }
             if let order = query.get("$orderby") { next += "&$orderby=" + (String(order).addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "") }
             object["@odata.nextLink"] = next

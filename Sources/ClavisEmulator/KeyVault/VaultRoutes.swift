@@ -88,6 +88,7 @@ final class VaultRoutes: Sendable {
         var challenge = HTTPFields()
         challenge[HTTPField.Name("WWW-Authenticate")!] =
             "Bearer authorization=\"\(root)/\(vault.tenant)\", resource=\"\(vault.challengeResource ?? "https://vault.azure.net")\""
+            + (vault.challengeScope.map { ", scope=\"\($0)\"" } ?? "")
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
             return Self.error(.unauthorized, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.", headers: challenge)
         }
@@ -220,7 +221,13 @@ final class VaultRoutes: Sendable {
         var object: [String: Any] = ["value": slice.map { ["id": $0, "attributes": ["enabled": true]] }]
         if offset + size < ids.count {
             let token = "kv" + String(offset + size, radix: 36)
-            object["nextLink"] = "\(root)/vaults/\(vault.name)/\(path)?api-version=7.6&$skiptoken=\(token)&maxresults=\(size)"
+            var linkRoot = root
+            if vault.nextLinkScheme != nil || vault.nextLinkPort != nil, var components = URLComponents(string: root) {
+                if let scheme = vault.nextLinkScheme { components.scheme = scheme }
+                if let port = vault.nextLinkPort { components.port = port }
+                linkRoot = components.string ?? root
+            }
+            object["nextLink"] = "\(linkRoot)/vaults/\(vault.name)/\(path)?api-version=7.6&$skiptoken=\(token)&maxresults=\(size)"
         } else {
             object["nextLink"] = NSNull()
         }

@@ -1,10 +1,27 @@
 import ClavisCore
 import Foundation
 
-/// Tries credentials in order. A credential that cannot be used here (not configured, no managed
-/// identity endpoint) passes to the next; an authentication failure stops the chain — a wrong
-/// secret is not silently replaced by another identity. When every credential falls through, the
-/// error lists each with its reason.
+extension ClavisError.Code {
+    /// A credential is not configured here (its variables are unset) or cannot be used on this
+    /// host (no managed identity endpoint answers): the only failure ``ChainedTokenCredential``
+    /// passes over.
+    public static let credentialUnavailable = ClavisError.Code("credential-unavailable")
+}
+
+extension ClavisError {
+    /// Matches ``Code/credentialUnavailable``.
+    public static let credentialUnavailable = Code.credentialUnavailable
+}
+
+/// Tries credentials in order.
+///
+/// The one rule: a credential that throws ``ClavisError/Code/credentialUnavailable`` (not
+/// configured here, no managed identity endpoint) passes to the next; every other failure of a
+/// configured credential — a wrong secret, a refusal, and a network error or timeout too — stops
+/// the chain with that error. Otherwise an outage of the configured credential's authority would
+/// silently hand the request to the next credential, e.g. the host's managed identity: a
+/// different principal. When every credential is unavailable, the error
+/// (``ClavisError/Code/sourceUnavailable``, so a secret chain moves on) lists each with its reason.
 public struct ChainedTokenCredential: TokenCredential {
     /// The credentials, in order.
     public let credentials: [any TokenCredential]
@@ -15,13 +32,13 @@ public struct ChainedTokenCredential: TokenCredential {
     /// `chain of N credentials`.
     public var credentialDescription: String { "chain of \(credentials.count) credentials" }
 
-    /// The first credential's token that works.
+    /// The token of the first credential available here.
     public func getToken(_ context: TokenRequestContext) async throws -> AccessToken {
         var reasons: [String] = []
         for credential in credentials {
             do {
                 return try await credential.getToken(context)
-            } catch let error as ClavisError where error.code == .sourceUnavailable {
+            } catch let error as ClavisError where error.code == .credentialUnavailable {
                 reasons.append("\(credential.credentialDescription): \(error.reason)")
             }
         }

@@ -21,15 +21,18 @@ public struct ClientCertificateCredential: TokenCredential {
 
     /// Creates the credential from PEM text holding the certificate and its RSA private key
     /// (one file, as `AZURE_CLIENT_CERTIFICATE_PATH` expects, or two concatenated).
+    /// `additionallyAllowedTenants` names tenants besides `tenant` a request may ask for (`*`: any).
     public init(tenant: String, clientId: String, pem: Secret, path: String = "certificate", algorithm: Algorithm = .ps256,
-                authority: Authority = .publicCloud, version: EndpointVersion = .v2, transport: HTTPTransport = HTTPTransport()) throws {
+                authority: Authority = .publicCloud, version: EndpointVersion = .v2, transport: HTTPTransport = HTTPTransport(),
+                additionallyAllowedTenants: [String] = []) throws {
         guard let text = pem.revealedString(), let der = Self.firstCertificate(in: text) else {
             throw ClavisError(.invalidValue, reference: path, reason: "no PEM certificate (-----BEGIN CERTIFICATE-----) in \(path)")
         }
         guard text.contains("PRIVATE KEY-----") else {
             throw ClavisError(.invalidValue, reference: path, reason: "no PEM private key in \(path)")
         }
-        endpoint = TokenEndpoint(authority: authority, tenant: tenant, clientId: clientId, version: version, transport: transport)
+        endpoint = TokenEndpoint(authority: authority, tenant: tenant, clientId: clientId, version: version, transport: transport,
+                                 additionallyAllowedTenants: additionallyAllowedTenants)
         certificateDER = der
         keyPEM = pem
         self.algorithm = algorithm
@@ -44,7 +47,7 @@ public struct ClientCertificateCredential: TokenCredential {
 
     /// Requests a token with a freshly signed assertion.
     public func getToken(_ context: TokenRequestContext) async throws -> AccessToken {
-        let audience = context.tenant.map { endpoint.authority.tokenEndpoint(tenant: $0, version: endpoint.version) } ?? endpoint.url
+        let audience = try endpoint.url(for: context, reference: path)
         let assertion = try await makeAssertion(audience: audience)
         do {
             return try await endpoint.requestToken(context, fields: [

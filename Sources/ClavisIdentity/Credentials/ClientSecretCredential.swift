@@ -14,16 +14,21 @@ public struct ClientSecretCredential: TokenCredential {
     let reference: String
 
     /// A credential whose secret comes from `secret`, resolved by `resolver` at each request.
+    /// `additionallyAllowedTenants` names tenants besides `tenant` a request may ask for (`*`: any).
     public init(tenant: String, clientId: String, secret: SecretReference, resolver: SecretResolver,
-                authority: Authority = .publicCloud, version: EndpointVersion = .v2, transport: HTTPTransport = HTTPTransport()) {
+                authority: Authority = .publicCloud, version: EndpointVersion = .v2, transport: HTTPTransport = HTTPTransport(),
+                additionallyAllowedTenants: [String] = []) {
         self.init(tenant: tenant, clientId: clientId, reference: secret.description, authority: authority, version: version,
-                  transport: transport) { try await resolver.secret(for: secret) }
+                  transport: transport, additionallyAllowedTenants: additionallyAllowedTenants) { try await resolver.secret(for: secret) }
     }
 
     /// A credential whose secret comes from a closure (`reference` names it in errors).
+    /// `additionallyAllowedTenants` names tenants besides `tenant` a request may ask for (`*`: any).
     public init(tenant: String, clientId: String, reference: String, authority: Authority = .publicCloud, version: EndpointVersion = .v2,
-                transport: HTTPTransport = HTTPTransport(), secret: @escaping @Sendable () async throws -> Secret) {
-        endpoint = TokenEndpoint(authority: authority, tenant: tenant, clientId: clientId, version: version, transport: transport)
+                transport: HTTPTransport = HTTPTransport(), additionallyAllowedTenants: [String] = [],
+                secret: @escaping @Sendable () async throws -> Secret) {
+        endpoint = TokenEndpoint(authority: authority, tenant: tenant, clientId: clientId, version: version, transport: transport,
+                                 additionallyAllowedTenants: additionallyAllowedTenants)
         self.secret = secret
         self.reference = reference
     }

@@ -4,43 +4,74 @@ import Foundation
 /// The credential azure-identity users configure with environment variables:
 /// `AZURE_TENANT_ID`, `AZURE_CLIENT_ID` and one of `AZURE_CLIENT_SECRET`,
 /// `CLAVIS_CLIENT_SECRET_REF` (a secret *reference*, e.g. `keyring:defender-daemon/app-secret`),
-/// `AZURE_CLIENT_CERTIFICATE_PATH`, `AZURE_FEDERATED_TOKEN_FILE`; `AZURE_AUTHORITY_HOST` picks the cloud.
+/// `AZURE_CLIENT_CERTIFICATE_PATH`, `AZURE_FEDERATED_TOKEN_FILE`; `AZURE_AUTHORITY_HOST` picks the cloud;
+/// `AZURE_ADDITIONALLY_ALLOWED_TENANTS` (`;`- or `,`-separated, or `*`) adds tenants a request may
+/// name besides `AZURE_TENANT_ID`.
+///
+/// Unconfigured (tenant, client id or every kind of credential unset) it is
+/// ``ClavisError/Code/credentialUnavailable`` and a chain moves on. Configured but broken — an
+/// invalid `AZURE_AUTHORITY_HOST` or `CLAVIS_CLIENT_SECRET_REF`, an unreadable certificate — its
+/// error stops the chain, like any failure of the configured credential.
 public struct EnvironmentCredential: TokenCredential {
-    let inner: (any TokenCredential)?
+    let inner: Result<any TokenCredential, ClavisError>?
     let missing: String
 
-    /// Reads the variables now.
+    /// Reads the variables now. `additionallyAllowedTenants` adds to `AZURE_ADDITIONALLY_ALLOWED_TENANTS`.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment, resolver: SecretResolver,
-                transport: HTTPTransport = HTTPTransport()) {
+                transport: HTTPTransport = HTTPTransport(), additionallyAllowedTenants: [String] = []) {
         func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
         guard let tenant = value("AZURE_TENANT_ID"), let clientId = value("AZURE_CLIENT_ID") else {
             inner = nil
             missing = "AZURE_TENANT_ID and AZURE_CLIENT_ID must be set"
             return
         }
-        let authority = (try? value("AZURE_AUTHORITY_HOST").map(Authority.init)) ?? .publicCloud
-        if let reference = value("CLAVIS_CLIENT_SECRET_REF"), let parsed = try? SecretReference(parsing: reference) {
-            inner = ClientSecretCredential(tenant: tenant, clientId: clientId, secret: parsed, resolver: resolver, authority: authority, transport: transport)
-        } else if let secret = value("AZURE_CLIENT_SECRET") {
-            inner = ClientSecretCredential(tenant: tenant, clientId: clientId, reference: "env:AZURE_CLIENT_SECRET", authority: authority,
-                                           transport: transport) { Secret(secret) }
-        } else if let path = value("AZURE_CLIENT_CERTIFICATE_PATH"), let pem = FileManager.default.contents(atPath: path) {
-            inner = try? ClientCertificateCredential(tenant: tenant, clientId: clientId, pem: Secret(bytes: Array(pem)), path: path,
-                                                     authority: authority, transport: transport)
-        } else if let file = value("AZURE_FEDERATED_TOKEN_FILE") {
-            inner = WorkloadIdentityCredential(tenant: tenant, clientId: clientId, tokenFile: file, authority: authority, transport: transport)
-        } else {
-            inner = nil
-        }
-        missing = "none of AZURE_CLIENT_SECRET, CLAVIS_CLIENT_SECRET_REF, AZURE_CLIENT_CERTIFICATE_PATH, AZURE_FEDERATED_TOKEN_FILE is set (or readable)"
+        missing = "none of AZURE_CLIENT_SECRET, CLAVIS_CLIENT_SECRET_REF, AZURE_CLIENT_CERTIFICATE_PATH, AZURE_FEDERATED_TOKEN_FILE is set"
+        let allowed = additionallyAllowedTenants + (value("AZURE_ADDITIONALLY_ALLOWED_TENANTS") ?? "")
+            .split(whereSeparator: { $0 == ";" || $0 == "," }).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        inner = Self.configured(value, tenant: tenant, clientId: clientId, resolver: resolver, transport: transport, allowed: allowed)
     }
 
-    /// What it wraps, or `environment credential (unconfigured)`.
-    public var credentialDescription: String { inner.map { "environment: \($0.credentialDescription)" } ?? "environment credential" }
+    static func configured(_ value: (String) -> String?, tenant: String, clientId: String, resolver: SecretResolver, transport: HTTPTransport,
+                           allowed: [String]) -> Result<any TokenCredential, ClavisError>? {
+        do {
+            let authority = try value("AZURE_AUTHORITY_HOST").map(Authority.init) ?? .publicCloud
+            if let reference = value("CLAVIS_CLIENT_SECRET_REF") {
+                return .success(ClientSecretCredential(tenant: tenant, clientId: clientId, secret: try SecretReference(parsing: reference), resolver: resolver,
+                                                       authority: authority, transport: transport, additionallyAllowedTenants: allowed))
+            } else if let secret = value("AZURE_CLIENT_SECRET") {
+                return .success(ClientSecretCredential(tenant: tenant, clientId: clientId, reference: "env:AZURE_CLIENT_SECRET", authority: authority,
+                                                       transport: transport, additionallyAllowedTenants: allowed) { Secret(secret) })
+            } else if let path = value("AZURE_CLIENT_CERTIFICATE_PATH") {
+                guard let pem = FileManager.default.contents(atPath: path) else {
+                    throw ClavisError(.invalidValue, reference: path, reason: "AZURE_CLIENT_CERTIFICATE_PATH names \(path), which cannot be read")
+                }
+                return .success(try ClientCertificateCredential(tenant: tenant, clientId: clientId, pem: Secret(bytes: Array(pem)), path: path,
+                                                                authority: authority, transport: transport, additionallyAllowedTenants: allowed))
+            } else if let file = value("AZURE_FEDERATED_TOKEN_FILE") {
+                return .success(WorkloadIdentityCredential(tenant: tenant, clientId: clientId, tokenFile: file, authority: authority, transport: transport,
+                                                           additionallyAllowedTenants: allowed))
+            }
+            return nil
+        } catch let error as ClavisError {
+            return .failure(error)
+        } catch {
+            return .failure(ClavisError(.invalidValue, reference: "environment", reason: "the environment credential is misconfigured: \(error)"))
+        }
+    }
 
-    /// The wrapped credential's token, or `sourceUnavailable` saying which variables are missing.
+    /// What it wraps, or `environment credential`.
+    public var credentialDescription: String {
+        if case .success(let credential)? = inner { return "environment: \(credential.credentialDescription)" }
+        return "environment credential"
+    }
+
+    /// The wrapped credential's token, or ``ClavisError/Code/credentialUnavailable`` saying which
+    /// variables are missing. Once configured, its failures (network errors included) are its own.
     public func getToken(_ context: TokenRequestContext) async throws -> AccessToken {
-        guard let inner else { throw ClavisError(.sourceUnavailable, reference: "environment", reason: missing) }
-        return try await inner.getToken(context)
+        switch inner {
+        case nil: throw ClavisError(.credentialUnavailable, reference: "environment", reason: missing)
+        case .failure(let error)?: throw error
+        case .success(let credential)?: return try await credential.getToken(context)
+        }
     }
 }

@@ -49,7 +49,7 @@ public struct ManagedIdentityCredential: TokenCredential {
     /// Requests a token for the context's resource.
     public func getToken(_ context: TokenRequestContext) async throws -> AccessToken {
         if let until = unavailableUntil.value, until > ContinuousClock.now {
-            throw ClavisError(.sourceUnavailable, reference: "managed identity",
+            throw ClavisError(.credentialUnavailable, reference: "managed identity",
                               reason: "no managed identity endpoint answered recently (not on Azure, or identity not enabled)")
         }
         var query = [URLQueryItem(name: "resource", value: context.resource)]
@@ -71,7 +71,7 @@ public struct ManagedIdentityCredential: TokenCredential {
             reply = try await transport.send(.GET, url, headers: headers, retry: .noRetries, timeout: probeTimeout)
         } catch let error as ClavisError where error.code == .sourceUnavailable {
             unavailableUntil.set(ContinuousClock.now + .seconds(60))
-            throw ClavisError(.sourceUnavailable, reference: "managed identity",
+            throw ClavisError(.credentialUnavailable, reference: "managed identity",
                               reason: "the managed identity endpoint did not answer within \(probeTimeout) (not on Azure, or no identity assigned)",
                               hint: "enable a managed identity on the host, or use another credential")
         }
@@ -80,7 +80,7 @@ public struct ManagedIdentityCredential: TokenCredential {
             final = try await transport.send(.GET, url, headers: headers)
         }
         if final.status == 400, case .imds = endpoint {
-            throw ClavisError(.sourceUnavailable, reference: "managed identity", reason: "IMDS answered 400: no identity is assigned to this host (or the client id is wrong)")
+            throw ClavisError(.credentialUnavailable, reference: "managed identity", reason: "IMDS answered 400: no identity is assigned to this host (or the client id is wrong)")
         }
         do {
             return try TokenEndpoint.parse(final, reference: "managed identity")

@@ -8,10 +8,12 @@ public struct WorkloadIdentityCredential: TokenCredential {
     let endpoint: TokenEndpoint
     let tokenFile: String
 
-    /// Creates the credential.
+    /// Creates the credential. `additionallyAllowedTenants` names tenants besides `tenant` a request
+    /// may ask for (`*`: any).
     public init(tenant: String, clientId: String, tokenFile: String, authority: Authority = .publicCloud,
-                version: EndpointVersion = .v2, transport: HTTPTransport = HTTPTransport()) {
-        endpoint = TokenEndpoint(authority: authority, tenant: tenant, clientId: clientId, version: version, transport: transport)
+                version: EndpointVersion = .v2, transport: HTTPTransport = HTTPTransport(), additionallyAllowedTenants: [String] = []) {
+        endpoint = TokenEndpoint(authority: authority, tenant: tenant, clientId: clientId, version: version, transport: transport,
+                                 additionallyAllowedTenants: additionallyAllowedTenants)
         self.tokenFile = tokenFile
     }
 

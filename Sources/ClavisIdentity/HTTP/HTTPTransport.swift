@@ -89,12 +89,20 @@ public struct HTTPTransport: Sendable {
     /// without AsyncHTTPClient's own retries of connection establishment — a refused connection
     /// or an unresolvable host fails at once and the one Clavis retry policy decides what next,
     /// instead of the request hanging until its deadline.
-    public static let defaultClient: HTTPClient = {
-        var configuration = HTTPClient.Configuration()
+    public static let defaultClient: HTTPClient = makeClient()
+
+    /// The one way to build an `HTTPClient` for a transport (e.g. with a TLS configuration that
+    /// trusts a private CA): `configuration` as given, but never following a redirect — a `3xx`
+    /// reaches ``send(_:_:headers:body:retry:timeout:)``, which refuses it, so a token, a client
+    /// secret or a request body never goes to a host the caller did not name — and without
+    /// AsyncHTTPClient's own retries of connection establishment. Shut the client down when done.
+    public static func makeClient(_ configuration: HTTPClient.Configuration = HTTPClient.Configuration()) -> HTTPClient {
+        var configuration = configuration
+        configuration.redirectConfiguration = .disallow
         configuration.connectionPool.retryConnectionEstablishment = false
-        configuration.timeout.connect = .seconds(10)
+        if configuration.timeout.connect == nil { configuration.timeout.connect = .seconds(10) }
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-    }()
+    }
 
     /// Creates a transport over `client` (default: ``defaultClient``).
     public init(client: HTTPClient = HTTPTransport.defaultClient, retry: RetryPolicy = .default, attemptTimeout: Duration = .seconds(30),
@@ -107,7 +115,9 @@ public struct HTTPTransport: Sendable {
 
     /// Sends a request, retrying network errors, 429 and 5xx per ``retry``. Returns the last
     /// reply (even a failing one) or throws ``ClavisError/Code/sourceUnavailable`` when the
-    /// server could not be reached at all. Never logs bodies or authorization headers.
+    /// server could not be reached at all. A redirect (`3xx`) is never followed: it throws
+    /// ``ClavisError/Code/serviceError`` naming the status and the host it points to. Never logs
+    /// bodies or authorization headers.
     public func send(_ method: HTTPMethod, _ url: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
                      retry overrideRetry: RetryPolicy? = nil, timeout: Duration? = nil) async throws -> HTTPReply {
         let policy = overrideRetry ?? retry
@@ -140,6 +150,7 @@ public struct HTTPTransport: Sendable {
             let retryAfter: Duration?
             switch outcome {
             case .success(let reply):
+                if (300..<400).contains(reply.status) { throw Self.redirected(url, reply) }
                 guard RetryPolicy.isRetryable(status: reply.status), attempt < policy.maxAttempts else { return reply }
                 retryAfter = RetryPolicy.retryAfter(reply.headers)
             case .failure(let error):
@@ -185,6 +196,16 @@ public struct HTTPTransport: Sendable {
     }
 
     static func host(_ url: String) -> String { URL(string: url)?.host ?? url }
+
+    /// The error for a redirect: the status, and the host (and port) of `Location` — never its
+    /// path or query, which may carry codes or tokens.
+    static func redirected(_ url: String, _ reply: HTTPReply) -> ClavisError {
+        let target = reply.header("Location").flatMap { URL(string: $0, relativeTo: URL(string: url))?.absoluteURL }
+        let targetHost = target.flatMap { target in target.host.map { host in host + (target.port.map { ":\($0)" } ?? "") } } ?? "an unnamed location"
+        return ClavisError(.serviceError, reference: redactedURL(url),
+                           reason: "\(host(url)) answered HTTP \(reply.status), redirecting to \(targetHost); Clavis never follows redirects",
+                           hint: "configure the final URL (authority, vault or API base URL) directly; following a redirect could hand a token or a secret to another host")
+    }
 
     /// The error for a server that could not be reached, saying whether the name did not resolve.
     static func unreachable(_ url: String, _ error: any Error, attempts: Int) -> ClavisError {
