@@ -16,6 +16,8 @@ let package = Package(
         // A separate product, so programs that do not use swift-configuration do not pay for it.
         .library(name: "ClavisConfiguration", targets: ["ClavisConfiguration"]),
         .executable(name: "clavis", targets: ["ClavisCLI"]),
+        // The server executable: `clavis emulator …` and `clavis demo` start it, so `clavis` links no server code.
+        .executable(name: "clavis-emulator", targets: ["clavis-emulator"]),
         .executable(name: "clavis-scan", targets: ["clavis-scan"]),
         .plugin(name: "ScanSecrets", targets: ["ScanSecrets"]),
     ],
@@ -100,13 +102,24 @@ let package = Package(
         // (swift-configuration's protocol is compiled with NonisolatedNonsendingByDefault; match it.)
         .target(name: "ClavisConfiguration", dependencies: ["ClavisCore", .product(name: "Configuration", package: "swift-configuration")],
                 swiftSettings: strict + [.enableUpcomingFeature("NonisolatedNonsendingByDefault")]),
-        // The `clavis` command-line tool.
+        // `clavis-emulator`: the emulator's server executable.
+        .executableTarget(
+            name: "clavis-emulator",
+            dependencies: [
+                "ClavisEmulator",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/ClavisEmulatorTool",
+            swiftSettings: strict
+        ),
+        // The `clavis` command-line tool: a client only — no Hummingbird, TLS server or CA code.
         .executableTarget(
             name: "ClavisCLI",
             dependencies: [
                 "Clavis",
                 "ClavisScan",
-                "ClavisEmulator",
                 "ClavisDefender",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -145,6 +158,6 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "ClavisDefenderTests", dependencies: ["ClavisDefender", "ClavisIdentity", "ClavisEmulator", "ClavisTestSupport"],
                     swiftSettings: strict),
-        .testTarget(name: "ClavisCLITests", dependencies: ["ClavisCLI", "ClavisTestSupport"], swiftSettings: strict),
+        .testTarget(name: "ClavisCLITests", dependencies: ["ClavisCLI", "clavis-emulator", "ClavisTestSupport"], swiftSettings: strict),
     ]
 )

@@ -1,0 +1,46 @@
+import ArgumentParser
+import ClavisEmulator
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// `clavis-emulator serve` (also reached as `clavis emulator serve`): the local stand-in for Entra ID,
+/// Key Vault and Defender, until SIGTERM/SIGINT. The URL goes to stdout, notes to stderr.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the emulator until SIGTERM/SIGINT (config format: docs/emulator.md).")
+
+    @Option(help: "The JSON config: tenants, apps, permissions, managed identities.") var config: String
+    @Option(help: "The port (0: any free one).") var port = 8400
+    @Option(help: "The address to listen on.") var host = "127.0.0.1"
+    @Flag(help: "Serve HTTPS with a throwaway CA made at start (MSAL and other SDKs refuse plain http).") var tls = false
+    @Option(help: "With --tls: write the CA certificate (PEM) here, to trust it.") var caOut: String?
+    @Flag(help: "Allow a --host that is not loopback. The emulator's /_emulator admin routes have no authentication: anyone who reaches the port can add apps and mint tokens.")
+    var allowRemote = false
+
+    func run() async throws {
+        guard EmulatorHost.isLoopback(host) || allowRemote else {
+            throw ToolFailure(message: "--host \(host) is not a loopback address; the emulator's admin routes (/_emulator/*) have no authentication, so it listens on loopback only unless --allow-remote is given",
+                              exitCode: 64)
+        }
+        if !EmulatorHost.isLoopback(host) {
+            Output.note("warning: listening on \(host): anyone who can reach this port can use the unauthenticated /_emulator admin routes and get tokens; use only on a trusted network")
+        }
+        let state = try await EmulatorState(config: EmulatorConfig.load(config))
+        var logger = Logger(label: "clavis.emulator")
+        logger.logLevel = Output.logLevel
+        let host = self.host
+        let certificates = try tls ? EmulatorTLS.make() : nil
+        if let certificates, let caOut {
+            try Data(certificates.caPEM.utf8).write(to: URL(fileURLWithPath: caOut), options: .atomic)
+            Output.note("CA certificate written to \(caOut): trust it with REQUESTS_CA_BUNDLE=\(caOut) and CURL_CA_BUNDLE=\(caOut) (Python SDKs, curl); clavis's own commands reach the emulator over plain http on loopback")
+        }
+        let scheme = certificates == nil ? "http" : "https"
+        let app = try Emulator.buildApplication(state: state, host: host, port: port, tls: certificates, logger: logger) { port in
+            Output.note("clavis emulator listening on \(scheme)://\(host):\(port) (authority for --authority)")
+            Output.line("\(scheme)://\(host):\(port)")
+        }
+        try await ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
+    }
+}
