@@ -7,8 +7,10 @@
 
 extension SecretResolver {
     /// A resolver for every scheme Clavis ships — `env:`, `credential:`, `dir:`, `age:`, `keyring:`, `keyvault:` —
-    /// that never prompts.
-    public static var standard: SecretResolver { standard(interactive: false) }
+    /// that never prompts. Built once per process, on first use (it reads the environment then), so
+    /// its token cache and HTTP client serve every call: a loop of `keyvault:` reads asks Entra ID
+    /// for one token, not one per read.
+    public static let standard: SecretResolver = standard(interactive: false)
 
     /// A resolver for every scheme Clavis ships.
     ///

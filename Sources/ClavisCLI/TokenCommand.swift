@@ -46,8 +46,12 @@ struct CredentialOptions: ParsableArguments {
                                                    authority: authority, version: version)
         }
         if workloadIdentity {
+            guard let tokenFile = environment["AZURE_FEDERATED_TOKEN_FILE"], !tokenFile.isEmpty else {
+                throw CLIFailure(message: "AZURE_FEDERATED_TOKEN_FILE is not set: --workload-identity reads the federated token from the file it names (the workload identity webhook sets it in Kubernetes pods; elsewhere set it yourself)",
+                                 exitCode: 64)
+            }
             return WorkloadIdentityCredential(tenant: try required(tenant, "tenant", "AZURE_TENANT_ID"), clientId: try required(clientId, "client-id", "AZURE_CLIENT_ID"),
-                                              tokenFile: try required(nil, "workload-identity", "AZURE_FEDERATED_TOKEN_FILE"), authority: authority, version: version)
+                                              tokenFile: tokenFile, authority: authority, version: version)
         }
         var overrides = environment
         if let tenant { overrides["AZURE_TENANT_ID"] = tenant }
@@ -125,8 +129,14 @@ struct TokenCommand: AsyncParsableCommand {
         var verify = false
         @Option(help: "The authority that issued the token: its keys verify the signature, and v2.0 tokens' iss names it (default: AZURE_AUTHORITY_HOST or public).")
         var authority: String?
+        @Flag(help: "Never use the network: refuse --verify (which fetches the issuer's keys) instead of reaching out.")
+        var offline = false
 
         func run() async throws {
+            if verify && offline {
+                throw CLIFailure(message: "--verify fetches the issuer's signing keys over the network, and --offline forbids that; drop one (claims are checked offline either way)",
+                                 exitCode: 64)
+            }
             let input = try Terminal.readAll(fd: 0, what: "stdin").trimmingOneTrailingNewline()
             guard let text = input.revealedString()?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else {
                 throw CLIFailure(message: "pipe a token on stdin: … | clavis token decode", exitCode: 64)
@@ -134,7 +144,13 @@ struct TokenCommand: AsyncParsableCommand {
             let decoded = try DecodedToken(text)
             try Terminal.printJSON(["header": decoded.header, "claims": decoded.claims])
             let validator = TokenValidator(authority: try authority.map(Authority.init) ?? Authority.fromEnvironment(), requiredRoles: requireRole)
-            if verify { _ = try await validator.validate(text) } else { try validator.checkClaims(decoded) }
+            if verify {
+                let issuer = try authority.map(Authority.init) ?? Authority.fromEnvironment()
+                Terminal.note("verifying the signature with the keys published by \(issuer) (fetched over the network; --authority names another issuer)")
+                _ = try await validator.validate(text)
+            } else {
+                try validator.checkClaims(decoded)
+            }
         }
     }
 }

@@ -29,12 +29,32 @@ public enum SecretEnvironment {
         }
         let name = String(text[..<equals]).trimmingWhitespace()
         try checkName(name, origin: origin)
-        var value = String(text[text.index(after: equals)...]).trimmingWhitespace()
-        if value.count >= 2, let first = value.first, first == "\"" || first == "'", value.last == first {
-            value = String(value.dropFirst().dropLast())
-        }
+        var value = try unquote(String(text[text.index(after: equals)...]).trimmingWhitespace(), name: name, origin: origin)
         if value.hasPrefix(inheritedPrefix) { value = String(value.dropFirst(inheritedPrefix.count)) }
         return Binding(name: name, reference: try reference(value, name: name, origin: origin))
+    }
+
+    /// dotenv's value rules: `"…"` or `'…'` quoted (anything after the closing quote must be a
+    /// comment), or unquoted up to an inline comment — a `#` after whitespace.
+    static func unquote(_ raw: String, name: String, origin: String) throws -> String {
+        guard let first = raw.first, first == "\"" || first == "'" else {
+            var scalars = Array(raw.unicodeScalars)
+            if let hash = scalars.indices.first(where: { scalars[$0] == "#" && $0 > 0 && (scalars[$0 - 1] == " " || scalars[$0 - 1] == "\t") }) {
+                scalars = Array(scalars[..<hash])
+            }
+            var value = ""
+            value.unicodeScalars.append(contentsOf: scalars)
+            return value.trimmingWhitespace()
+        }
+        let rest = raw.dropFirst()
+        guard let close = rest.firstIndex(of: first) else {
+            throw ClavisError(.invalidReference, reference: "\(origin): \(name)", reason: "the value of \(name) opens a quote that does not close (value not shown)")
+        }
+        let after = String(rest[rest.index(after: close)...]).trimmingWhitespace()
+        guard after.isEmpty || after.hasPrefix("#") else {
+            throw ClavisError(.invalidReference, reference: "\(origin): \(name)", reason: "text follows the closing quote of \(name)'s value (value not shown)")
+        }
+        return String(rest[..<close])
     }
 
     /// Parses the value of `name` as a reference, with an error that does not repeat the value.

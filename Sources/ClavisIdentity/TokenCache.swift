@@ -85,7 +85,8 @@ public actor CachingTokenCredential: TokenCredential {
             entry.lastFailure = nil
         case .failure(let error):
             entry.lastFailure = now()
-            logger.warning("token request failed", metadata: ["clavis.error": "\(error)"])
+            // The caller gets the error itself; a warning here would print it twice.
+            logger.debug("token request failed", metadata: ["clavis.error": "\(error)"])
         }
         entries[context] = entry
     }

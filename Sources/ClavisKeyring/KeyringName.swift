@@ -9,6 +9,8 @@ struct KeyringName: Sendable, Hashable {
     var service: String
     var username: String?
     var collection: String
+    /// Whether no `?collection=` was given (the `default` alias).
+    var isDefaultCollection: Bool
 
     /// Parses an item reference (`username` required) or a container reference (`keyring:SERVICE`).
     init(_ reference: SecretReference, requireUsername: Bool) throws {
@@ -34,6 +36,7 @@ struct KeyringName: Sendable, Hashable {
         self.service = service
         self.username = username.flatMap { $0.isEmpty ? nil : $0 }
         self.collection = collection
+        isDefaultCollection = reference.queryValue("collection") == nil
     }
 
     /// The label new items get — the one Python's `keyring` gives, so every tool shows the same.

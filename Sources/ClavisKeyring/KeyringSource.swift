@@ -50,6 +50,10 @@ public struct KeyringSource: WritableSecretSource {
         let name = try KeyringName(reference, requireUsername: true)
         logger.debug("keyring lookup", metadata: ["clavis.reference": "\(reference)"])
         return try await perform(reference) { session in
+            // Fast path for the default collection: the D-Bus round trips of `secret-tool lookup`.
+            if name.isDefaultCollection, let username = name.username, let value = try session.lookup(service: name.service, username: username) {
+                return value
+            }
             let collection = try session.collection(name.collection)
             try session.ensureUnlocked(collection, name: name.collection, interactive: interactive)
             let items = try session.search(collection, service: name.service, username: name.username, all: false, load: true)

@@ -1,6 +1,9 @@
 import ClavisTestSupport
 import Foundation
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The CLI's paths a secret travels, each with a case that failed on the code before.
 @Suite struct CLIHardeningTests {
@@ -90,5 +93,44 @@ import Testing
     @Test func theCLIIsNotDumpable() async throws {
         let result = try await Command.clavis(["doctor"], environment: ["CLAVIS_KEYRING_TIMEOUT": "1"])
         #expect(result.output.contains("non-dumpable"), "\(result.output)")
+    }
+}
+
+/// The split executables and a newcomer's first errors.
+@Suite struct SplitAndFirstHourTests {
+    @Test func clavisEmulatorIsFoundBesideClavisElseAClearError() async throws {
+        let directory = try TemporaryDirectory()
+        let lonely = directory.file("clavis")
+        // A hard link, not a copy: a copy being written while another test forks is "text file busy".
+        if link(Command.clavis, lonely) != 0 { try FileManager.default.copyItem(atPath: Command.clavis, toPath: lonely) }
+        let result = try await Command.run(lonely, ["emulator", "serve", "--config", "x.json"], environment: ["PATH": "/usr/bin:/bin"])
+        #expect(result.status == 69, "\(result.stderr)")
+        #expect(result.stderr.hasPrefix("error: clavis-emulator was not found next to clavis"), "\(result.stderr)")
+        let beside = try await Command.clavis(["emulator", "serve", "--help"])
+        #expect(beside.status == 0)
+        #expect(beside.output.contains("clavis-emulator serve"), "\(beside.output)")
+    }
+
+    @Test func theClientLinksNoServerCode() async throws {
+        // The emulator's Hummingbird types must not be in `clavis` (they are in clavis-emulator).
+        func count(_ binary: String, _ pattern: String) async throws -> Int {
+            let result = try await Command.run("bash", ["-c", #"nm --defined-only "$1" | grep -c "$2" || true"#, "bash", binary, pattern])
+            return Int(result.output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        }
+        #expect(try await count(Command.buildDirectory + "/clavis-emulator", "Hummingbird") > 0)
+        #expect(try await count(Command.clavis, "Hummingbird") == 0, "clavis links Hummingbird")
+        #expect(try await count(Command.clavis, "ClavisEmulator") == 0, "clavis links the emulator")
+    }
+
+    @Test func workloadIdentityNamesTheMissingVariable() async throws {
+        let result = try await Command.clavis(["token", "--workload-identity", "--tenant", "t", "--client-id", "c"], removing: ["AZURE_FEDERATED_TOKEN_FILE"])
+        #expect(result.status == 64)
+        #expect(result.stderr.hasPrefix("error: AZURE_FEDERATED_TOKEN_FILE is not set"), "\(result.stderr)")
+    }
+
+    @Test func decodeOfflineRefusesToFetchKeys() async throws {
+        let result = try await Command.clavis(["token", "decode", "--verify", "--offline"], stdin: Data("x.y.z".utf8))
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("--offline forbids"), "\(result.stderr)")
     }
 }

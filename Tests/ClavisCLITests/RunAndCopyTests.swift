@@ -20,6 +20,24 @@ import Testing
         #expect(result.output == "from-env|from-credential|from-env|from-env")
     }
 
+    /// docs/programs.md's example, as written there (dotenv: inline comments, quotes, export).
+    @Test func theDocsEnvFileExampleRuns() async throws {
+        let directory = try TemporaryDirectory()
+        try directory.write("store.txt", "app-secret-value")
+        try directory.write("defender.env", """
+            # defender.env — references only, never values
+            AZURE_TENANT_ID=env:TENANT            # not secret: its value comes from the variable TENANT
+            export AZURE_CLIENT_SECRET="dir:\(directory.path)#store.txt"   # the app secret
+            QUOTED='env:TENANT' # single quotes too
+
+            """)
+        let result = try await Command.clavis(["run", "--env-file", directory.file("defender.env"), "--",
+                                               "sh", "-c", #"printf '%s|%s|%s' "$AZURE_TENANT_ID" "$AZURE_CLIENT_SECRET" "$QUOTED""#],
+                                              environment: ["TENANT": "contoso.onmicrosoft.com"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.output == "contoso.onmicrosoft.com|app-secret-value|contoso.onmicrosoft.com")
+    }
+
     @Test func aFailingReferenceStartsNoChild() async throws {
         let directory = try TemporaryDirectory()
         let marker = directory.file("child-ran")

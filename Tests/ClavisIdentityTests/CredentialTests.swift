@@ -75,6 +75,7 @@ func expectClavis(_ code: ClavisError.Code, containing text: String? = nil, sour
             await expectClavis(.permissionDenied, containing: "AADSTS7000215") { _ = try await secretCredential(authority, transport, secret: "wrong").getToken(F.context) }
             do {
                 _ = try await secretCredential(authority, transport, secret: "CANARY-not-the-secret").getToken(F.context)  // clavis:allow (a deliberately wrong test value)
+                Issue.record("a wrong secret got a token")
             } catch let error as ClavisError {
                 #expect(error.hint?.contains("secret's ID was pasted") == true)
                 #expect(error.reason.contains("trace"))

@@ -120,6 +120,7 @@ func expectCode(_ code: ClavisError.Code, containing text: String? = nil, source
             await expectCode(.permissionDenied, containing: "ForbiddenByRbac") { try await reader.store(Secret("x"), for: V.ref(emulator, "prod", "/secrets/n")) }
             do {
                 try await reader.store(Secret("x"), for: V.ref(emulator, "prod", "/secrets/n"))
+                Issue.record("a reader could write")
             } catch let error as ClavisError {
                 #expect(error.hint?.contains("Key Vault Secrets Officer") == true)
             }

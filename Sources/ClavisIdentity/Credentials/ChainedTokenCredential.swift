@@ -44,6 +44,6 @@ public struct ChainedTokenCredential: TokenCredential {
         }
         throw ClavisError(.sourceUnavailable, reference: credentialDescription,
                           reason: "no credential could get a token — " + (reasons.isEmpty ? "the chain is empty" : reasons.joined(separator: "; ")),
-                          hint: "configure one of them (see docs/credentials.md)")
+                          hint: "configure one of them (see docs/credentials/README.md)")
     }
 }

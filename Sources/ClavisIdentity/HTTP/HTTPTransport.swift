@@ -130,6 +130,7 @@ public struct HTTPTransport: Sendable {
             for (name, value) in headers { request.headers.add(name: name, value: value) }
             if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
             let outcome: Result<HTTPReply, any Error>
+            let attemptStarted = ContinuousClock.now
             do {
                 let deadline = timeout ?? attemptTimeout
                 let request = request
@@ -147,6 +148,7 @@ public struct HTTPTransport: Sendable {
             } catch {
                 outcome = .failure(error)
             }
+            logAttempt(method, url, attempt: attempt, started: attemptStarted, outcome: outcome)
             let retryAfter: Duration?
             switch outcome {
             case .success(let reply):
@@ -172,6 +174,24 @@ public struct HTTPTransport: Sendable {
                                                               "clavis.http.wait_ms": "\(wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000)"])
             try await Task.sleep(for: wait)
         }
+    }
+
+    /// One debug line per attempt (`CLAVIS_LOG_LEVEL=debug`): method, host, path, status or error,
+    /// time — never the query, a header or a body, so no secret or token.
+    private func logAttempt(_ method: HTTPMethod, _ url: String, attempt: Int, started: ContinuousClock.Instant,
+                            outcome: Result<HTTPReply, any Error>) {
+        let elapsed = ContinuousClock.now - started
+        let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+        var metadata: Logger.Metadata = [
+            "clavis.http.method": "\(method.rawValue)", "clavis.http.host": "\(Self.host(url))",
+            "clavis.http.path": "\(URLComponents(string: url)?.path ?? "")", "clavis.http.attempt": "\(attempt)",
+            "clavis.http.ms": "\(milliseconds)",
+        ]
+        switch outcome {
+        case .success(let reply): metadata["clavis.http.status"] = "\(reply.status)"
+        case .failure(let error): metadata["clavis.http.error"] = "\(Self.describe(error))"
+        }
+        logger.debug("HTTP request", metadata: metadata)
     }
 
     /// Runs `body`, giving up after `deadline` without waiting for it to notice cancellation
