@@ -15,6 +15,10 @@ let package = Package(
         .library(name: "ClavisCore", targets: ["ClavisCore"]),
         // A separate product, so programs that do not use swift-configuration do not pay for it.
         .library(name: "ClavisConfiguration", targets: ["ClavisConfiguration"]),
+        // The emulator as a library, for tests of programs that use Clavis (and for FuzzTesting/).
+        .library(name: "ClavisEmulator", targets: ["ClavisEmulator"]),
+        // The hardcoded-secret scanner as a library.
+        .library(name: "ClavisScan", targets: ["ClavisScan"]),
         .executable(name: "clavis", targets: ["ClavisCLI"]),
         // The server executable: `clavis emulator …` and `clavis demo` start it, so `clavis` links no server code.
         .executable(name: "clavis-emulator", targets: ["clavis-emulator"]),

@@ -1,0 +1,15 @@
+import ClavisScan
+
+/// The scanner's detectors on arbitrary text: no crash, no hang, and a finding always points
+/// inside the text it came from.
+let scanner = Scanner()
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzScanner(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
+    let text = String(decoding: UnsafeRawBufferPointer(start: start, count: count), as: UTF8.self)
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: false).count
+    for finding in scanner.scan(text: text, path: "fuzz.txt") {
+        precondition(finding.line >= 1 && finding.line <= lines, "a finding points outside the text")
+    }
+    return 0
+}
