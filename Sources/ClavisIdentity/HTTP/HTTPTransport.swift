@@ -151,10 +151,11 @@ public struct HTTPTransport: Sendable {
             switch outcome {
             case .success(let reply):
                 if (300..<400).contains(reply.status) { throw Self.redirected(url, reply) }
-                guard RetryPolicy.isRetryable(status: reply.status), attempt < policy.maxAttempts else { return reply }
-                retryAfter = RetryPolicy.retryAfter(reply.headers)
+                guard policy.retries(status: reply.status), attempt < policy.maxAttempts else { return reply }
+                let asked = [RetryPolicy.retryAfter(reply.headers), policy.replyWait?(reply)].compactMap { $0 }
+                retryAfter = asked.max()
             case .failure(let error):
-                guard attempt < policy.maxAttempts else {
+                guard attempt < policy.maxAttempts, policy.retriesWithoutReply else {
                     throw Self.unreachable(url, error, attempts: attempt)
                 }
                 retryAfter = nil
@@ -210,6 +211,11 @@ public struct HTTPTransport: Sendable {
     /// The error for a server that could not be reached, saying whether the name did not resolve.
     static func unreachable(_ url: String, _ error: any Error, attempts: Int) -> ClavisError {
         let text = describe(error)
+        if let timeout = error as? AttemptTimedOut {
+            return ClavisError(.timedOut, reference: redactedURL(url),
+                               reason: "\(host(url)) did not answer within \(timeout.deadline) (timed out after \(attempts) attempt(s))",
+                               hint: "the request may still have been processed; allow a longer deadline for slow operations")
+        }
         let lowered = text.lowercased()
         if ["dnsfailed", "resolve", "nodename", "name or service not known", "no address associated", "nxdomain", "lookup"].contains(where: lowered.contains) {
             return ClavisError(.sourceUnavailable, reference: redactedURL(url),
