@@ -152,7 +152,8 @@ public struct DefenderClient: Sendable {
     /// is posted to `…/comments` (G-COM). A request that appends a comment is never resent once it
     /// may have reached the server (only a 429, which was not processed, is retried).
     public func update(_ id: Int, fields: [String: DecodedToken.JSONValue]) async throws -> Incident {
-        let comment: String? = if case .string(let text)? = fields["comment"] { text } else { nil }
+        var comment: String?
+        if case .string(let text)? = fields["comment"] { comment = text }
         switch endpoint.flavour {
         case .defender:
             let body = try JSONEncoder().encode(GraphMapping.defenderUpdate(fields))

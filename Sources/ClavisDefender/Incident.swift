@@ -47,7 +47,7 @@ public struct Incident: Sendable {
             guard let id = (object["id"] as? String).flatMap({ Int($0) }) else { return nil }
             self.id = id
         } else {
-            guard let id = (object["incidentId"] as? NSNumber)?.intValue else { return nil }
+            guard let id = object["incidentId"] as? Int else { return nil }
             self.id = id
         }
         func field(_ defender: String) -> Any? { object[graph ? GraphMapping.graphField(defender) : defender] }

@@ -63,11 +63,15 @@ public final class RateLimiter: Sendable {
 /// take the largest of everything given; a bare window means waiting the whole window.
 public enum Throttling {
     /// The wait a reply asks for, or `nil` when it names none.
-    public static func wait(_ reply: HTTPReply) -> Duration? {
+    public static func wait(_ reply: HTTPReply) -> Duration? { wait(headers: reply.headers, body: reply.body) }
+
+    /// The wait named by `headers` or by a JSON error `body` (`error.message`), the larger of the two.
+    public static func wait(headers: [(String, String)], body: [UInt8]) -> Duration? {
         var waits: [Duration] = []
-        if let header = RetryPolicy.retryAfter(reply.headers) { waits.append(header) }
-        if let message = (reply.jsonObject?["error"] as? [String: Any])?["message"] as? String, let body = wait(message: message) {
-            waits.append(body)
+        if let header = RetryPolicy.retryAfter(headers) { waits.append(header) }
+        let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
+        if let message = (object?["error"] as? [String: Any])?["message"] as? String, let fromBody = wait(message: message) {
+            waits.append(fromBody)
         }
         return waits.max()
     }
@@ -78,7 +82,8 @@ public enum Throttling {
         let text = message.lowercased()
         if let range = text.range(of: "again in ") {
             let rest = text[range.upperBound...]
-            let number = rest.prefix { $0.isNumber || $0 == "." || $0 == ":" }
+            var number = rest.prefix { $0.isNumber || $0 == "." || $0 == ":" }
+            while number.hasSuffix(".") { number = number.dropLast() }
             let unit = rest.dropFirst(number.count).drop { $0 == " " }.prefix { $0.isLetter }
             if number.contains(":"), let seconds = timespan(String(number)) { return seconds }
             if let value = Double(number) {
@@ -91,7 +96,8 @@ public enum Throttling {
             }
         }
         if let range = text.range(of: " per ") {
-            let window = text[range.upperBound...].prefix { $0.isNumber || $0 == ":" || $0 == "." }
+            var window = text[range.upperBound...].prefix { $0.isNumber || $0 == ":" || $0 == "." }
+            while window.hasSuffix(".") { window = window.dropLast() }
             if let seconds = timespan(String(window)) { return seconds }
         }
         return nil

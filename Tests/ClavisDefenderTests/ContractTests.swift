@@ -9,6 +9,11 @@ import Testing
 /// more fractional digits, `±hh:mm`), decoded by the client. Shapes: D-LIST
 /// (https://learn.microsoft.com/defender-xdr/api-list-incidents) and G-LIST/G-INC
 /// (https://learn.microsoft.com/graph/api/security-list-incidents) — research-15 §2.1, §2.2, §5.1.
+extension Throttling {
+    /// The test's (headers, body) pair.
+    static func wait(parts: (headers: [(String, String)], body: [UInt8])) -> Duration? { wait(headers: parts.headers, body: parts.body) }
+}
+
 @Suite struct ContractTests {
     static func fixture(_ name: String) throws -> Data {
         try Data(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/\(name)"))
@@ -110,16 +115,16 @@ import Testing
     }
 
     @Test func throttlingResetFromHeaderOrBody() {
-        func reply(_ headers: [(String, String)], _ message: String?) -> HTTPReply {
+        func reply(_ headers: [(String, String)], _ message: String?) -> (headers: [(String, String)], body: [UInt8]) {
             let body = message.map { Array("{\"error\":{\"code\":\"TooManyRequests\",\"message\":\"\($0)\",\"target\":\"t\"}}".utf8) } ?? []
-            return HTTPReply(status: 429, headers: headers, body: body)
+            return (headers, body)
         }
-        #expect(Throttling.wait(reply([], "API calls quota exceeded! maximum allowed 1500 per 01:00:00. Try again in 1734 seconds.")) == .seconds(1734))
-        #expect(Throttling.wait(reply([], "API calls quota exceeded! maximum allowed 45 per 00:01:00")) == .seconds(60))  // the window, in full
-        #expect(Throttling.wait(reply([], "You can run queries again in 00:12:30.")) == .seconds(750))
-        #expect(Throttling.wait(reply([("Retry-After", "2.128")], "Please retry again later.")) == .milliseconds(2128))
-        #expect(Throttling.wait(reply([("Retry-After", "5")], "Try again in 30 seconds.")) == .seconds(30))  // the larger
-        #expect(Throttling.wait(reply([], "Injected fault")) == nil)
+        #expect(Throttling.wait(parts: reply([], "API calls quota exceeded! maximum allowed 1500 per 01:00:00. Try again in 1734 seconds.")) == .seconds(1734))
+        #expect(Throttling.wait(parts: reply([], "API calls quota exceeded! maximum allowed 45 per 00:01:00")) == .seconds(60))  // the window, in full
+        #expect(Throttling.wait(parts: reply([], "You can run queries again in 00:12:30.")) == .seconds(750))
+        #expect(Throttling.wait(parts: reply([("Retry-After", "2.128")], "Please retry again later.")) == .milliseconds(2128))
+        #expect(Throttling.wait(parts: reply([("Retry-After", "5")], "Try again in 30 seconds.")) == .seconds(30))  // the larger
+        #expect(Throttling.wait(parts: reply([], "Injected fault")) == nil)
     }
 
     @Test func limiterHonoursTheHourAsWellAsTheMinute() async throws {

@@ -130,7 +130,7 @@ struct FixedToken: TokenCredential {
                 let good = try await state.mintTestToken(tenant: D.tenant, appId: D.reader, audience: audience, roles: [role])
                 let parts = good.split(separator: ".")
                 let signature = String(parts[2])
-                let forged = parts[0] + "." + parts[1] + "." + (signature.hasPrefix("A") ? "B" : "A") + signature.dropFirst()
+                let forged = String(parts[0]) + "." + String(parts[1]) + "." + (signature.hasPrefix("A") ? "B" : "A") + String(signature.dropFirst())
                 let cases: [(String, String)] = [
                     ("expired", try await state.mintTestToken(tenant: D.tenant, appId: D.reader, audience: audience, roles: [role],
                                                               notBefore: Date().addingTimeInterval(-7200), expires: Date().addingTimeInterval(-60))),

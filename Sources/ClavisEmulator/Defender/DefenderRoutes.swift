@@ -129,15 +129,18 @@ final class DefenderRoutes: Sendable {
                                               "Invalid OData URI query The limit of '100' for Top query has been exceeded. The value from the incoming request is '\(topText ?? "")'.")
         }
         let skip = max(Int(query.get("$skip") ?? "") ?? 0, 0)
-        var items = store.snapshot()
+        var predicate: ODataFilter?
         if let filter = query.get("$filter").map({ String($0) }) {
-            guard let predicate = ODataFilter(filter, fields: ODataFilter.defenderFields) else {
+            guard let parsed = ODataFilter(filter, fields: ODataFilter.defenderFields) else {
                 return SecurityAPI.defender.error(.badRequest, "ODataError",
                                                   "Invalid OData URI query $filter: only lastUpdateTime, createdTime (eq, ne, gt, ge, lt, le), status and assignedTo (eq, ne) joined by 'and' are supported.")
             }
-            items = items.filter(predicate.matches)
+            predicate = parsed
         }
-        let page = IncidentStore.newestFirst(items).dropFirst(skip).prefix(top).map(IncidentStore.defenderShape)
+        let page = store.query { list in
+            let items = predicate.map { list.filter($0.matches) } ?? list
+            return IncidentStore.newestFirst(items).dropFirst(skip).prefix(top).map(IncidentStore.defenderShape)
+        }
         return EntraReply.json(["@odata.context": "https://api.security.microsoft.com/api/$metadata#Incidents", "value": Array(page)])
     }
 

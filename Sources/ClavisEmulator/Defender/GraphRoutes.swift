@@ -105,7 +105,7 @@ extension DefenderRoutes {
     }
 
     func preferUnknown(_ request: Request) -> Bool {
-        (request.headers[HTTPField.Name("Prefer")!] ?? "").lowercased().contains("include-unknown-enum-members")
+        (HTTPField.Name("Prefer").flatMap { request.headers[$0] } ?? "").lowercased().contains("include-unknown-enum-members")
     }
 
     /// `GET /v1.0/security/incidents` (G-LIST): `$top` ≤ 50 — above, the real 400 (OBS-TOP wazuh/wazuh#28070,
@@ -125,17 +125,23 @@ extension DefenderRoutes {
         }
         let offset = query.get("$skiptoken").flatMap { Int(String($0).dropFirst(2), radix: 36) } ?? 0
         let prefer = preferUnknown(request)
-        var items = IncidentStore.newestFirst(store.snapshot()).map { Self.graphShape($0, expand: expandText != nil, preferUnknown: prefer) }
+        var predicate: ODataFilter?
         if let filter = query.get("$filter").map({ String($0) }) {
-            guard let predicate = ODataFilter(filter, fields: ODataFilter.graphFields) else {
+            guard let parsed = ODataFilter(filter, fields: ODataFilter.graphFields) else {
                 return SecurityAPI.graph.error(.badRequest, "BadRequest", "Invalid filter clause", request: request)
             }
-            items = items.filter(predicate.matches)
+            predicate = parsed
         }
-        let page = Array(items.dropFirst(offset).prefix(top))
+        var total = 0
+        let page = store.query { list in
+            let shapes = IncidentStore.newestFirst(list).map { Self.graphShape($0, expand: expandText != nil, preferUnknown: prefer) }
+            let items = predicate.map { shapes.filter($0.matches) } ?? shapes
+            total = items.count
+            return Array(items.dropFirst(offset).prefix(top))
+        }
         var object: [String: Any] = ["@odata.context": "https://graph.microsoft.com/v1.0/$metadata#security/incidents" + (expandText != nil ? "(alerts())" : ""),
                                      "value": page]
-        if offset + top < items.count {
+        if offset + top < total {
             let authority = state.config.defender?.nextLinkPort.map { "127.0.0.1:\($0)" } ?? request.head.authority ?? "127.0.0.1"
             var allowed = CharacterSet.alphanumerics
             allowed.insert(charactersIn: "-._~")

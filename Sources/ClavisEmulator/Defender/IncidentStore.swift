@@ -37,10 +37,10 @@ final class IncidentStore: Sendable {
             let latest = ServiceTime(now.addingTimeInterval(-1))
             var updated = min(latest, ServiceTime(seconds: created.seconds + Int64(index % 5) * 13 * 60 + late, ticks: Int64(index * 3_141_593 % 10_000_000)))
             var updatedText = updated.text(digits: index % 8)
-            if let (last, lastText) = previousUpdate, index % 4 == 1 {
-                (updated, updatedText) = (last, lastText)  // exactly the same lastUpdateTime
-            } else if let (last, _) = previousUpdate, index % 4 == 2, last.seconds >= created.seconds {
-                updated = ServiceTime(seconds: last.seconds, ticks: Int64(index * 2_718_281 % 10_000_000))  // the same second
+            if let previous = previousUpdate, index % 4 == 1 {
+                (updated, updatedText) = previous  // exactly the same lastUpdateTime
+            } else if let previous = previousUpdate, index % 4 == 2, previous.0.seconds >= created.seconds {
+                updated = ServiceTime(seconds: previous.0.seconds, ticks: Int64(index * 2_718_281 % 10_000_000))  // the same second
                 updatedText = updated.text(digits: (index + 5) % 8)
             }
             updated = ServiceTime(updatedText) ?? updated
@@ -96,9 +96,10 @@ final class IncidentStore: Sendable {
         ]
     }
 
-    /// A copy of every incident.
-    func snapshot() -> [[String: Any]] {
-        let data = incidents.withLock { list in (try? JSONSerialization.data(withJSONObject: list)) ?? Data("[]".utf8) }
+    /// Runs `select` over the incidents under the lock and returns a copy of what it picked (only
+    /// that is serialised — a page, not the whole store).
+    func query(_ select: ([[String: Any]]) -> [[String: Any]]) -> [[String: Any]] {
+        let data = incidents.withLock { list in (try? JSONSerialization.data(withJSONObject: select(list))) ?? Data("[]".utf8) }
         return (try? JSONSerialization.jsonObject(with: data)) as? [[String: Any]] ?? []
     }
 

@@ -20,7 +20,7 @@ enum SecurityAPI: Sendable {
             return EntraReply.json(["error": ["code": code, "message": message, "target": UUID().uuidString.lowercased()]], status: status, headers: headers)
         case .graph:
             let requestId = UUID().uuidString.lowercased()
-            let clientRequestId = request?.headers[HTTPField.Name("client-request-id")!] ?? requestId
+            let clientRequestId = HTTPField.Name("client-request-id").flatMap { request?.headers[$0] } ?? requestId
             var error: [String: Any] = ["code": code, "message": message,
                                         "innerError": ["date": ServiceTime.innerErrorDate(), "request-id": requestId, "client-request-id": clientRequestId]]
             if details { error["details"] = [] as [Any] }
@@ -35,7 +35,7 @@ enum SecurityAPI: Sendable {
     /// (https://learn.microsoft.com/graph/throttling), whose reset is the `Retry-After` header.
     func throttled(limit: Int, window: String, reset: Int, retryAfterHeader: Bool, code: String? = nil, request: Request? = nil) -> Response {
         var headers: HTTPFields = [:]
-        if retryAfterHeader { headers[HTTPField.Name("Retry-After")!] = String(reset) }
+        if retryAfterHeader, let name = HTTPField.Name("Retry-After") { headers[name] = String(reset) }
         switch self {
         case .defender:
             return error(.tooManyRequests, code ?? "TooManyRequests",
@@ -59,7 +59,7 @@ final class Quotas: Sendable {
     func take(_ bucket: String, limits: [(count: Int, seconds: Int)], now: Date = Date()) -> (limit: Int, window: String, reset: Int)? {
         calls.withLock { calls in
             var list = calls[bucket, default: []]
-            let longest = limits.map(\.seconds).max() ?? 60
+            let longest = limits.map { $0.seconds }.max() ?? 60
             list.removeAll { now.timeIntervalSince($0) >= Double(longest) }
             for limit in limits where limit.count > 0 {
                 let inWindow = list.filter { now.timeIntervalSince($0) < Double(limit.seconds) }
@@ -78,6 +78,12 @@ final class Quotas: Sendable {
     }
 }
 
+/// The outcome of a token check: the claims, or the 401 reply.
+enum TokenCheck {
+    case success(AppTokenClaims)
+    case failure(Response)
+}
+
 extension EmulatorState {
     /// Checks a bearer token as the services do: signed by this emulator, not expired, valid now
     /// (`nbf`), for `api`'s audience, from the tenant's issuer (v1 `https://sts.windows.net/{tid}/` or
@@ -85,8 +91,8 @@ extension EmulatorState {
     /// `InvalidAuthenticationToken` with the observed messages (OBS-401,
     /// microsoftgraph/microsoft-graph-docs-contrib#2362; Microsoft365DSC#4427), Defender `Unauthorized`
     /// (D-ERR; text observed on the MDE API, MicrosoftDocs/windows-itpro-docs#799).
-    func securityClaims(_ request: Request, api: SecurityAPI, scheme: String) async -> Result<AppTokenClaims, Response> {
-        func denied(_ graphMessage: String, expired: Bool = false) -> Result<AppTokenClaims, Response> {
+    func securityClaims(_ request: Request, api: SecurityAPI, scheme: String) async -> TokenCheck {
+        func denied(_ graphMessage: String, expired: Bool = false) -> TokenCheck {
             guard api == .graph else { return .failure(api.error(.unauthorized, "Unauthorized", "Authorization has been denied for this request.")) }
             var headers: HTTPFields = [:]
             if expired {

@@ -21,29 +21,46 @@ struct ServiceTime: Comparable, Hashable {
     }
 
     init?(_ text: String) {
-        let pattern = #"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,12}))?([Zz]|[+-]\d{2}:\d{2})?$"#
-        guard let regex = try? NSRegularExpression(pattern: pattern),
-              let match = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) else { return nil }
-        func group(_ index: Int) -> String? {
-            Range(match.range(at: index), in: text).map { String(text[$0]) }
+        // Fixed positions: YYYY-MM-DDThh:mm:ss, then an optional fraction and zone.
+        let characters = Array(text)
+        guard characters.count >= 19, characters[4] == "-", characters[7] == "-", characters[10] == "T" || characters[10] == "t",
+              characters[13] == ":", characters[16] == ":" else { return nil }
+        func number(_ range: Range<Int>) -> Int? {
+            guard range.allSatisfy({ characters[$0].isASCII && characters[$0].isNumber }) else { return nil }
+            return Int(String(characters[range]))
         }
-        guard let year = group(1).flatMap({ Int($0) }), let month = group(2).flatMap({ Int($0) }), let day = group(3).flatMap({ Int($0) }),
-              let hour = group(4).flatMap({ Int($0) }), let minute = group(5).flatMap({ Int($0) }), let second = group(6).flatMap({ Int($0) }),
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), let hour = number(11..<13),
+              let minute = number(14..<16), let second = number(17..<19),
               (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
-        var components = DateComponents()
-        (components.year, components.month, components.day) = (year, month, day)
-        (components.hour, components.minute, components.second) = (hour, minute, second)
-        var calendar = Calendar(identifier: .gregorian)
-        guard let utc = TimeZone(identifier: "UTC") else { return nil }
-        calendar.timeZone = utc
-        guard let date = calendar.date(from: components) else { return nil }
-        var whole = Int64(date.timeIntervalSince1970.rounded())
-        if let zone = group(8), zone.count == 6, let hours = Int(zone.dropFirst().prefix(2)), let minutes = Int(zone.suffix(2)) {
-            whole -= (zone.hasPrefix("-") ? -1 : 1) * Int64(hours * 3600 + minutes * 60)
+        var index = 19
+        var fraction = ""
+        if index < characters.count, characters[index] == "." {
+            index += 1
+            while index < characters.count, characters[index].isASCII, characters[index].isNumber { fraction.append(characters[index]); index += 1 }
+            guard (1...12).contains(fraction.count) else { return nil }
         }
-        let fraction = (group(7) ?? "").prefix(7)
-        let ticks = Int64(fraction.padding(toLength: 7, withPad: "0", startingAt: 0)) ?? 0
+        var offset = 0
+        let zone = String(characters[index...])
+        if zone == "Z" || zone == "z" || zone.isEmpty {
+            offset = 0
+        } else if zone.count == 6, zone.first == "+" || zone.first == "-", Array(zone)[3] == ":",
+                  let hours = Int(zone.dropFirst().prefix(2)), let minutes = Int(zone.suffix(2)), hours < 24, minutes < 60 {
+            offset = (zone.first == "-" ? -1 : 1) * (hours * 3600 + minutes * 60)
+        } else {
+            return nil
+        }
+        let whole = Int64(Self.days(year: year, month: month, day: day)) * 86400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offset)
+        let ticks = Int64(String(fraction.prefix(7)).padding(toLength: 7, withPad: "0", startingAt: 0)) ?? 0
         self.init(seconds: whole, ticks: ticks)
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date.
+    static func days(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        return era * 146_097 + yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear - 719_468
     }
 
     /// UTC text with `digits` (0–7) fractional digits, trailing digits truncated — the services vary
