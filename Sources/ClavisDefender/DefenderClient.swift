@@ -231,7 +231,18 @@ public struct DefenderClient: Sendable {
         policy.replyWait = { Throttling.wait($0) }
         policy.maxTotal = waitBudget
         if !idempotent { policy = policy.nonIdempotent }
-        let reply = try await transport.send(method, url, headers: headers, body: body, retry: policy, timeout: deadline)
+        let started = ContinuousClock.now
+        let reply: HTTPReply
+        do {
+            reply = try await transport.send(method, url, headers: headers, body: body, retry: policy, timeout: deadline)
+        } catch let error as ClavisError where error.code == .sourceUnavailable {
+            // The transport reports a lost reply as "unavailable"; when this request's own deadline passed,
+            // say so: the service may still be running it (D-AH: hunting runs up to 3 minutes).
+            guard let deadline, ContinuousClock.now - started >= deadline else { throw error }
+            throw ClavisError(.timedOut, reference: host + (URL(string: url)?.path ?? ""),
+                              reason: "\(host) did not answer within \(deadline) (timed out); the request was not resent — it may still have run",
+                              hint: "hunting queries may run up to 3 minutes; simplify the query or allow a longer deadline (huntingDeadline)")
+        }
         let reference = (URL(string: url)?.host ?? "") + (URL(string: url)?.path ?? "")
         guard (200..<300).contains(reply.status) else { throw failure(reply, reference: reference, host: host, role: role) }
         return reply

@@ -211,11 +211,6 @@ public struct HTTPTransport: Sendable {
     /// The error for a server that could not be reached, saying whether the name did not resolve.
     static func unreachable(_ url: String, _ error: any Error, attempts: Int) -> ClavisError {
         let text = describe(error)
-        if let timeout = error as? AttemptTimedOut {
-            return ClavisError(.timedOut, reference: redactedURL(url),
-                               reason: "\(host(url)) did not answer within \(timeout.deadline) (timed out after \(attempts) attempt(s))",
-                               hint: "the request may still have been processed; allow a longer deadline for slow operations")
-        }
         let lowered = text.lowercased()
         if ["dnsfailed", "resolve", "nodename", "name or service not known", "no address associated", "nxdomain", "lookup"].contains(where: lowered.contains) {
             return ClavisError(.sourceUnavailable, reference: redactedURL(url),
