@@ -1,9 +1,11 @@
+import AsyncHTTPClient
 import ClavisCore
 import ClavisDefender
 import ClavisEmulator
 import ClavisIdentity
 import ClavisTestSupport
 import Foundation
+import NIOSSL
 import Testing
 
 enum DefenderFixture {
@@ -176,6 +178,38 @@ typealias D = DefenderFixture
             let next = ordered.body["@odata.nextLink"] as? String
             #expect(next?.hasPrefix(emulator.baseURL + "/v1.0/security/incidents?") == true)
         }
+    }
+
+    /// Under `--tls` the `@odata.nextLink` is https (the scheme actually served), and the client follows it.
+    @Test func nextLinkUsesTheServedSchemeUnderTLS() async throws {
+        let certificates = try EmulatorTLS.make()
+        let emulator = try await Emulator.start(EmulatorConfig(tenants: [.init(id: D.tenant, apps: [
+            .init(clientId: D.graphApp, secrets: [D.secret], permissions: ["https://graph.microsoft.com": ["SecurityIncident.Read.All"]]),
+        ])], defender: .init(incidents: 120)), tls: certificates)
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.trustRoots = .certificates([try NIOSSLCertificate(bytes: Array(certificates.caPEM.utf8), format: .pem)])
+        let http = HTTPTransport.makeClient(HTTPClient.Configuration(tlsConfiguration: configuration))
+        do {
+            let transport = HTTPTransport(client: http, retry: RetryPolicy(baseDelay: .milliseconds(20)))
+            let credential = CachingTokenCredential(ClientSecretCredential(tenant: D.tenant, clientId: D.graphApp, reference: "memory:s",
+                                                                           authority: try Authority(emulator.baseURL), transport: transport) { Secret(D.secret) })
+            let token = try await credential.getToken(TokenRequestContext(resource: "https://graph.microsoft.com")).token.revealedString() ?? ""
+            let page = try await transport.send(.GET, emulator.baseURL + "/v1.0/security/incidents?$top=50&$expand=alerts",
+                                                headers: [("Authorization", "Bearer \(token)")])
+            let next = page.jsonObject?["@odata.nextLink"] as? String
+            #expect(emulator.baseURL.hasPrefix("https://") && next?.hasPrefix(emulator.baseURL + "/v1.0/security/incidents?") == true, "\(next ?? "none")")
+            #expect(next?.contains("$expand=alerts") == true)
+            let client = DefenderClient(credential: credential, endpoint: try DefenderEndpoint(baseURL: emulator.baseURL, flavour: .graph), transport: transport)
+            var count = 0
+            for try await _ in client.incidents() { count += 1 }
+            #expect(count == 120)
+        } catch {
+            try? await http.shutdown()
+            await emulator.stop()
+            throw error
+        }
+        try await http.shutdown()
+        await emulator.stop()
     }
 
     /// One mapping table both ways: Defender names in, Graph vocabulary on the wire (G-UPD), comments by POST (G-COM).

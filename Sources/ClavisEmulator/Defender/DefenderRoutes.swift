@@ -121,7 +121,7 @@ final class DefenderRoutes: Sendable {
     /// and not honoured — newest first always.
     func list(_ request: Request) -> Response {
         let query = request.uri.queryParameters
-        let topText = query.get("$top").map(String.init)
+        let topText = query.get("$top").map { String($0) }
         let top = topText.map { Int($0) ?? -1 } ?? 100
         guard (1...100).contains(top) else {
             // D-ERR `ODataError`: "Invalid OData URI query <specific error>."; the 100 cap per D-LIST.

@@ -113,13 +113,13 @@ extension DefenderRoutes {
     /// carrying every option of the request (G-PAGE); `$orderby` not honoured: newest first.
     func graphList(_ request: Request) -> Response {
         let query = request.uri.queryParameters
-        let topText = query.get("$top").map(String.init)
+        let topText = query.get("$top").map { String($0) }
         let top = topText.map { Int($0) ?? -1 } ?? 50
         guard (1...50).contains(top) else {
             return SecurityAPI.graph.error(.badRequest, "", "The query specified in the URI is not valid. The limit of '50' for Top query has been exceeded. The value from the incoming request is '\(topText ?? "")'.",
                                            request: request, details: true)
         }
-        let expandText = query.get("$expand").map(String.init)
+        let expandText = query.get("$expand").map { String($0) }
         guard expandText == nil || expandText == "alerts" else {
             return SecurityAPI.graph.error(.badRequest, "BadRequest", "Parsing OData Select and Expand failed: Could not find a property named '\(expandText ?? "")'.", request: request)
         }
