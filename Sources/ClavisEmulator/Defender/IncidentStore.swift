@@ -120,6 +120,7 @@ final class IncidentStore: Sendable {
             guard let index = list.firstIndex(where: { $0["incidentId"] as? Int == id }) else { return nil }
             let now = ServiceTime(Date()).text(digits: 7)
             for (key, value) in changes where key != "comment" { list[index][key] = value }
+            if changes["status"] != nil { list[index]["graphStatus"] = NSNull() }  // a status set by the API replaces awaitingAction
             if let comment = changes["comment"] as? String {
                 var comments = list[index]["comments"] as? [Any] ?? []
                 comments.append(["comment": comment, "createdBy": modifiedBy, "createdTime": now])
