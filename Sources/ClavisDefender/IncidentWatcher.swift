@@ -83,8 +83,10 @@ public struct IncidentWatcher: Sendable {
         for incident in window {
             let key = String(incident.id)
             let previous = state.seen[key].flatMap(Timestamp.init)
-            if let previous, let updated = incident.lastUpdated, previous >= updated { continue }
-            if previous == nil, incident.lastUpdated == nil, state.seen[key] != nil { continue }
+            if let seen = state.seen[key] {
+                // Already emitted at this update (compared as timestamps; as text only if one does not parse).
+                if let previous, let updated = incident.lastUpdated { if previous >= updated { continue } } else if seen == incident.lastUpdateTime { continue }
+            }
             let isNew = previous == nil && (checkpoint.cursor == nil || (incident.created.map { $0 >= since } ?? false))
             try emit(incident, isNew ? "new" : "changed")
             state.seen[key] = incident.lastUpdated?.odataLiteral ?? incident.lastUpdateTime

@@ -120,6 +120,6 @@ public enum Throttling {
         let seconds = Int((Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18).rounded(.up))
         return ClavisError(.sourceUnavailable, reference: host,
                            reason: "throttled by \(host); retry after \(seconds) s (\(detail)); not retried early",
-                           hint: "wait \(seconds) s, or allow a longer wait; Defender allows 50 calls/min and 1,500/h per app and tenant")
+                           hint: "wait \(seconds) s, or allow a longer wait (DefenderClient.waitBudget); the quotas are per app and tenant")
     }
 }
