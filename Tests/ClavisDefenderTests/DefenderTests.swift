@@ -240,6 +240,12 @@ typealias D = DefenderFixture
             #expect(result.status == 0, "\(result.stderr)")
             let incident = try await client(D.graphApp).incident(9)
             #expect(incident.tags == ["x"] && incident.determination == "NotMalicious" && incident.classification == "FalsePositive")
+            // `clavis defender incidents --graph` with its default page size: the first request must not be refused.
+            let listed = try await Command.clavis(["defender", "incidents", "--api", emulator.baseURL, "--graph", "--authority", emulator.baseURL,
+                                                   "--tenant", D.tenant, "--client-id", D.graphApp, "--secret", "env:GRAPH_SECRET", "--format", "json"],
+                                                  environment: ["GRAPH_SECRET": D.secret])
+            #expect(listed.status == 0, "\(listed.stderr)")
+            #expect(listed.output.split(separator: "\n").count == 20)
         }
     }
 }
