@@ -82,7 +82,7 @@ let package = Package(
         .target(name: "ClavisKeyVault", dependencies: ["ClavisCore", "ClavisIdentity"], swiftSettings: strict),
         // Defender XDR API client: incidents, updates, advanced hunting.
         .target(name: "ClavisDefender", dependencies: ["ClavisCore", "ClavisIdentity"], swiftSettings: strict),
-        // The offline stand-in for Entra ID (and later Key Vault and Defender). Imports none of our client modules.
+        // The offline stand-in for Entra ID, Key Vault, Defender XDR and Graph security. Imports none of our client modules.
         .target(name: "ClavisEmulator", dependencies: [
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -160,8 +160,10 @@ let package = Package(
                                                                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                                                .product(name: "NIOSSL", package: "swift-nio-ssl")],
                     swiftSettings: strict),
-        .testTarget(name: "ClavisDefenderTests", dependencies: ["ClavisDefender", "ClavisIdentity", "ClavisEmulator", "ClavisTestSupport"],
-                    swiftSettings: strict),
+        .testTarget(name: "ClavisDefenderTests", dependencies: ["ClavisDefender", "ClavisIdentity", "ClavisEmulator", "ClavisTestSupport",
+                                                               .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                                                               .product(name: "NIOSSL", package: "swift-nio-ssl")],
+                    exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "ClavisCLITests", dependencies: ["ClavisCLI", "clavis-emulator", "ClavisTestSupport"], swiftSettings: strict),
     ]
 )

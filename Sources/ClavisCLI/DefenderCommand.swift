@@ -17,7 +17,8 @@ struct DefenderCommand: AsyncParsableCommand {
         @OptionGroup var credentials: CredentialOptions
         @OptionGroup var sources: SourceOptions
 
-        func client() throws -> DefenderClient {
+        /// The client; `waitBudget` is the longest a call waits for a quota before failing naming the wait.
+        func client(waitBudget: Duration = .seconds(30)) throws -> DefenderClient {
             let endpoint: DefenderEndpoint
             switch api.lowercased() {
             case "commercial": endpoint = .commercial
@@ -27,7 +28,7 @@ struct DefenderCommand: AsyncParsableCommand {
             default: endpoint = try DefenderEndpoint(baseURL: api, flavour: graph ? .graph : .defender)
             }
             let credential = CachingTokenCredential(try credentials.credential(resolver: CLIContext.resolver(sources)))
-            return DefenderClient(credential: credential, endpoint: endpoint)
+            return DefenderClient(credential: credential, endpoint: endpoint, waitBudget: waitBudget)
         }
     }
 
@@ -40,15 +41,16 @@ struct DefenderCommand: AsyncParsableCommand {
         @Option(help: "Only this status: Active, InProgress, Resolved, Redirected.") var status: String?
         @Option(help: "At most this many incidents.") var top: Int?
         @Option(help: "table, json (JSON lines) or csv.") var format: Format = .table
+        @Flag(help: "Graph only: include each incident's alerts ($expand=alerts; Defender always includes them).") var expandAlerts = false
 
         func run() async throws {
             var clauses: [String] = []
             if let status { clauses.append("status eq '\(status)'") }
             if let since {
                 guard let seconds = DurationText.seconds(since) else { throw CLIFailure(message: "--since takes a duration such as 24h, 7d or 30m", exitCode: 64) }
-                clauses.append("lastUpdateTime ge \(ISO8601DateFormatter().string(from: Date().addingTimeInterval(-seconds)))")
+                clauses.append("lastUpdateTime ge \(Timestamp(Date().addingTimeInterval(-seconds)).odataLiteral)")
             }
-            let stream = try api.client().incidents(filter: clauses.isEmpty ? nil : clauses.joined(separator: " and "), limit: top) { count in
+            let stream = try api.client().incidents(filter: clauses.isEmpty ? nil : clauses.joined(separator: " and "), expandAlerts: expandAlerts, limit: top) { count in
                 Terminal.note("… \(count) incidents")
             }
             var incidents: [Incident] = []
@@ -71,7 +73,7 @@ struct DefenderCommand: AsyncParsableCommand {
         @Option(help: "Active, InProgress, Resolved, Redirected.") var status: String?
         @Option(help: "An email address.") var assignedTo: String?
         @Option(help: "TruePositive, InformationalExpectedActivity, FalsePositive.") var classification: String?
-        @Option(help: "Depends on the classification.") var determination: String?
+        @Option(help: "Depends on the classification (Defender names, e.g. MultiStagedAttack, NotMalicious; translated for Graph).") var determination: String?
         @Option(help: "A tag (repeatable; replaces the tags).") var tag: [String] = []
         @Option(help: "A comment to append.") var comment: String?
 

@@ -10,7 +10,7 @@ extension DefenderCommand {
     struct Watch: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Poll incidents and print each new or changed one once, as JSON lines (for a SIEM), until SIGTERM.",
-            discussion: "Keeps a checkpoint so a restart neither loses nor repeats incidents. Tokens are refreshed ahead of expiry.")
+            discussion: "Reads the whole window (lastUpdateTime ≥ cursor − overlap, every page), orders it locally, and saves a checkpoint after it, so a restart loses nothing. Throttling is waited out (up to an hour). Tokens are refreshed ahead of expiry.")
 
         @OptionGroup var api: APIOptions
         @Option(help: "Seconds between polls.") var interval: Int = 60
@@ -22,7 +22,7 @@ extension DefenderCommand {
 
         func run() async throws {
             guard let lookbackSeconds = DurationText.seconds(lookback) else { throw CLIFailure(message: "--lookback takes a duration such as 7d", exitCode: 64) }
-            let watcher = IncidentWatcher(client: try api.client(), checkpointPath: checkpoint, overlap: TimeInterval(overlap),
+            let watcher = IncidentWatcher(client: try api.client(waitBudget: .seconds(3700)), checkpointPath: checkpoint, overlap: TimeInterval(overlap),
                                           extraFilter: status.map { "status eq '\($0)'" })
             let service = WatchService(watcher: watcher, interval: interval, lookback: lookbackSeconds, once: once)
             if once {
@@ -62,7 +62,7 @@ struct WatchService: Service {
         while !Task.isShuttingDownGracefully {
             do {
                 checkpoint = try await pollOnce(checkpoint)
-            } catch let error as ClavisError where error.code == .sourceUnavailable {
+            } catch let error as ClavisError where error.code == .sourceUnavailable || error.code == .timedOut {
                 Terminal.printError("\(error) — will retry at the next poll")
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(interval)) }

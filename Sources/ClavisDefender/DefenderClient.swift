@@ -54,62 +54,9 @@ public struct DefenderEndpoint: Sendable, Hashable {
     public var origin: Origin? { Origin(baseURL) }
 }
 
-/// An incident, with its common fields typed and everything else in `raw`.
-public struct Incident: Sendable {
-    /// `incidentId`.
-    public var id: Int
-    /// `incidentName`.
-    public var name: String
-    /// `status`: Active, InProgress, Resolved, Redirected.
-    public var status: String
-    /// `severity`.
-    public var severity: String
-    /// `lastUpdateTime`.
-    public var lastUpdateTime: String
-    /// `createdTime`.
-    public var createdTime: String
-    /// `assignedTo`.
-    public var assignedTo: String?
-    /// The whole JSON object.
-    public var raw: [String: DecodedToken.JSONValue]
-
-    init?(_ object: [String: Any]) {
-        if object["incidentId"] == nil, let graphId = (object["id"] as? String).flatMap({ Int($0) }) {
-            // The Graph shape: id (string), displayName, lowerCamel status/severity, *DateTime.
-            func upper(_ text: String?) -> String { text.map { $0.prefix(1).uppercased() + $0.dropFirst() } ?? "" }
-            id = graphId
-            name = object["displayName"] as? String ?? ""
-            status = upper(object["status"] as? String)
-            severity = upper(object["severity"] as? String)
-            lastUpdateTime = object["lastUpdateDateTime"] as? String ?? ""
-            createdTime = object["createdDateTime"] as? String ?? ""
-            assignedTo = object["assignedTo"] as? String
-            raw = object.mapValues(DecodedToken.JSONValue.init)
-            return
-        }
-        guard let id = object["incidentId"] as? Int else { return nil }
-        self.id = id
-        name = object["incidentName"] as? String ?? ""
-        status = object["status"] as? String ?? ""
-        severity = object["severity"] as? String ?? ""
-        lastUpdateTime = object["lastUpdateTime"] as? String ?? ""
-        createdTime = object["createdTime"] as? String ?? ""
-        assignedTo = object["assignedTo"] as? String
-        raw = object.mapValues(DecodedToken.JSONValue.init)
-    }
-}
-
-/// The result of an advanced-hunting query.
-public struct HuntingResult: Sendable {
-    /// Column names and types.
-    public var schema: [(name: String, type: String)]
-    /// Rows, by column name.
-    public var rows: [[String: DecodedToken.JSONValue]]
-}
-
-/// The Microsoft Defender XDR API: incidents (list with OData filters and paging, get, update) and
-/// advanced hunting, with the shared retry policy, `Retry-After` on 429, and a client-side limiter
-/// that keeps a poller under the documented 50 calls per minute.
+/// The Microsoft Defender XDR API (or Microsoft Graph's security API): incidents (list with OData
+/// filters and paging, get, update) and advanced hunting, through the one transport and retry policy,
+/// with a two-window client-side limiter and 429s waited out in full or reported at once.
 ///
 /// The bearer token goes only to the endpoint's own origin (scheme, host and port): an
 /// `@odata.nextLink` elsewhere is an error, and nothing is sent to it.
@@ -118,52 +65,71 @@ public struct DefenderClient: Sendable {
     let endpoint: DefenderEndpoint
     let transport: HTTPTransport
     let limiter: RateLimiter
+    /// The longest one call waits for a quota — the client-side limiter's or a 429's reset time —
+    /// before failing with an error that names the wait (never retrying early).
+    public var waitBudget: Duration
+    /// The deadline of one hunting request: the service's 3 minutes plus a margin (D-AH,
+    /// https://learn.microsoft.com/defender-xdr/api-advanced-hunting: "more than three minutes times out").
+    public var huntingDeadline: Duration = .seconds(200)
 
     /// Creates a client. Wrap `credential` in ``CachingTokenCredential`` (tokens are reused).
+    /// `callsPerMinute`/`callsPerHour` override the flavour's documented quota (``RateLimiter/defaults(for:)``).
     public init(credential: any TokenCredential, endpoint: DefenderEndpoint = .commercial, transport: HTTPTransport = HTTPTransport(),
-                callsPerMinute: Int = 50) {
+                callsPerMinute: Int? = nil, callsPerHour: Int? = nil, waitBudget: Duration = .seconds(30)) {
         self.credential = credential
         self.endpoint = endpoint
         self.transport = transport
-        limiter = RateLimiter(perMinute: callsPerMinute)
+        let defaults = RateLimiter.defaults(for: endpoint.flavour)
+        limiter = RateLimiter(perMinute: callsPerMinute ?? defaults.perMinute, perHour: callsPerHour ?? max(defaults.perHour, callsPerMinute ?? 0))
+        self.waitBudget = waitBudget
     }
 
-    /// Incidents matching `filter` (OData, e.g. `status eq 'Active'` or `lastUpdateTime ge 2026-11-01T00:00:00Z`),
-    /// fetched `pageSize` (≤ 100) at a time by `$skip` (and `@odata.nextLink` when the service sends one).
-    public func incidents(filter: String? = nil, orderBy: String? = nil, pageSize: Int = 100, limit: Int? = nil,
+    /// The default page size, valid for the flavour: Defender `$top` ≤ 100 (D-LIST), Graph ≤ 50
+    /// (OBS-TOP wazuh/wazuh#28070: `$top=100` answers 400 "The limit of '50' for Top query has been exceeded").
+    public static func defaultPageSize(_ flavour: DefenderEndpoint.Flavour) -> Int { flavour == .graph ? 50 : 100 }
+
+    /// Incidents matching `filter` (OData in Defender's vocabulary, e.g. `status eq 'Active'` or
+    /// `lastUpdateTime ge 2026-11-01T00:00:00.0000000Z`; translated for Graph by ``GraphMapping``), in
+    /// the order the service gives (newest first; no `$orderby` is sent — neither service documents
+    /// it for incidents, D-LIST, G-LIST). Defender pages by `$skip` until a short page (D-LIST);
+    /// Graph follows `@odata.nextLink` verbatim until there is none, even past empty pages (G-PAGE,
+    /// https://learn.microsoft.com/graph/paging). `expandAlerts` adds `$expand=alerts` on Graph
+    /// (Defender always includes alerts).
+    public func incidents(filter: String? = nil, pageSize: Int? = nil, expandAlerts: Bool = false, limit: Int? = nil,
                           progress: (@Sendable (Int) -> Void)? = nil) -> AsyncThrowingStream<Incident, any Error> {
-        AsyncThrowingStream { continuation in
+        let graph = endpoint.flavour == .graph
+        let top = min(max(pageSize ?? Self.defaultPageSize(endpoint.flavour), 1), Self.defaultPageSize(endpoint.flavour))
+        return AsyncThrowingStream { continuation in
             let task = Task {
                 do {
                     var skip = 0, delivered = 0
                     var next: String? = nil
                     while true {
-                        var url = next ?? ""
-                        if next == nil {
-                            var query = ["$top=\(min(max(pageSize, 1), 100))", "$skip=\(skip)"]
+                        let url: String
+                        if let next {
+                            url = next
+                        } else if graph {
+                            var query = ["$top=\(top)"]
+                            if let filter { query.append("$filter=" + HTTPTransport.percentEncode(GraphMapping.graphFilter(filter))) }
+                            if expandAlerts { query.append("$expand=alerts") }
+                            url = "\(endpoint.baseURL)/v1.0/security/incidents?" + query.joined(separator: "&")
+                        } else {
+                            var query = ["$top=\(top)", "$skip=\(skip)"]
                             if let filter { query.append("$filter=" + HTTPTransport.percentEncode(filter)) }
-                            if let orderBy { query.append("$orderby=" + HTTPTransport.percentEncode(orderBy)) }
-                            if endpoint.flavour == .graph {
-                                query = ["$top=\(min(max(pageSize, 1), 100))"]
-                                if let filter { query.append("$filter=" + HTTPTransport.percentEncode(GraphTranslation.filter(filter))) }
-                                if let orderBy { query.append("$orderby=" + HTTPTransport.percentEncode(GraphTranslation.filter(orderBy))) }
-                                url = "\(endpoint.baseURL)/v1.0/security/incidents?" + query.joined(separator: "&")
-                            } else {
-                                url = "\(endpoint.baseURL)/api/incidents?" + query.joined(separator: "&")
-                            }
+                            url = "\(endpoint.baseURL)/api/incidents?" + query.joined(separator: "&")
                         }
-                        let object = try await request(.GET, url, role: role(read: true))
-                        let page = (object["value"] as? [[String: Any]] ?? []).compactMap(Incident.init)
-                        for incident in page {
+                        let reply = try await request(.GET, url, role: role(read: true))
+                        let page = try Incident.page(Data(reply.body))
+                        for incident in page.incidents {
                             continuation.yield(incident)
                             delivered += 1
                             if let limit, delivered >= limit { continuation.finish(); return }
                         }
                         progress?(delivered)
-                        next = object["@odata.nextLink"] as? String
+                        next = page.nextLink
                         if next == nil {
-                            guard endpoint.flavour == .defender, page.count == min(max(pageSize, 1), 100) else { break }
-                            skip += page.count
+                            guard !graph, page.incidents.count == top else { break }
+                            skip += page.incidents.count
                         }
                     }
                     continuation.finish()
@@ -177,43 +143,57 @@ public struct DefenderClient: Sendable {
 
     /// One incident.
     public func incident(_ id: Int) async throws -> Incident {
-        let object = try await request(.GET, incidentURL(id), role: role(read: true))
-        guard let incident = Incident(object) else { throw ClavisError(.serviceError, reference: "incident \(id)", reason: "the reply is not an incident") }
-        return incident
+        try Self.incident(from: try await request(.GET, incidentURL(id), role: role(read: true)), id: id)
     }
 
     /// Updates an incident: `status`, `assignedTo`, `classification`, `determination`, `tags`
-    /// (replaces), `comment` (appends).
+    /// (replaces), `comment` (appends), given in Defender's vocabulary. On Graph the fields are
+    /// translated through ``GraphMapping`` (`tags` → `customTags`, enum values; G-UPD) and the comment
+    /// is posted to `…/comments` (G-COM). A request that appends a comment is never resent once it
+    /// may have reached the server (only a 429, which was not processed, is retried).
     public func update(_ id: Int, fields: [String: DecodedToken.JSONValue]) async throws -> Incident {
-        var fields = fields
-        var graphComment: String?
-        if endpoint.flavour == .graph {
-            // Graph takes lowerCamel values, and comments through their own endpoint.
-            if case .string(let status)? = fields["status"] { fields["status"] = .string(status.prefix(1).lowercased() + status.dropFirst()) }
-            if case .string(let text)? = fields.removeValue(forKey: "comment") { graphComment = text }
+        var comment: String?
+        if case .string(let text)? = fields["comment"] { comment = text }
+        switch endpoint.flavour {
+        case .defender:
+            let body = try JSONEncoder().encode(GraphMapping.defenderUpdate(fields))
+            let reply = try await request(.PATCH, incidentURL(id), body: Array(body), role: role(read: false), idempotent: comment == nil)
+            return try Self.incident(from: reply, id: id)
+        case .graph:
+            let changes = GraphMapping.graphUpdate(fields)
+            var reply: HTTPReply?
+            if !changes.isEmpty {
+                reply = try await request(.PATCH, incidentURL(id), body: Array(try JSONEncoder().encode(changes)), role: role(read: false))
+            }
+            if let comment {
+                let body = try JSONSerialization.data(withJSONObject: ["@odata.type": "microsoft.graph.security.alertComment", "comment": comment])
+                _ = try await request(.POST, incidentURL(id) + "/comments", body: Array(body), role: role(read: false), idempotent: false)
+                reply = try await request(.GET, incidentURL(id), role: role(read: true))
+            }
+            guard let reply else { throw ClavisError(.invalidValue, reference: "incident \(id)", reason: "nothing to update") }
+            return try Self.incident(from: reply, id: id)
         }
-        let body = try JSONEncoder().encode(fields)
-        var object = try await request(.PATCH, incidentURL(id), body: Array(body), role: role(read: false))
-        if let graphComment {
-            let comment = try JSONSerialization.data(withJSONObject: ["@odata.type": "microsoft.graph.security.alertComment", "comment": graphComment])
-            _ = try await request(.POST, incidentURL(id) + "/comments", body: Array(comment), role: role(read: false))
-            object = try await request(.GET, incidentURL(id), role: role(read: true))
-        }
-        guard let incident = Incident(object) else { throw ClavisError(.serviceError, reference: "incident \(id)", reason: "the reply is not an incident") }
-        return incident
     }
 
-    /// Runs an advanced-hunting query (`POST /api/advancedhunting/run`).
+    /// Runs an advanced-hunting query (Defender `POST /api/advancedhunting/run`, D-AH; Graph
+    /// `POST /v1.0/security/runHuntingQuery`, G-AH) with its own deadline (``huntingDeadline``). It is
+    /// never resent once it may have reached the server (each run costs CPU quota and a 45/min slot);
+    /// a deadline passed is reported as ``ClavisError/Code/timedOut``.
     public func hunt(_ query: String) async throws -> HuntingResult {
         let body = try JSONSerialization.data(withJSONObject: ["Query": query])
         let graph = endpoint.flavour == .graph
         let url = graph ? "\(endpoint.baseURL)/v1.0/security/runHuntingQuery" : "\(endpoint.baseURL)/api/advancedhunting/run"
-        let object = try await request(.POST, url, body: Array(body), role: graph ? "ThreatHunting.Read.All" : "AdvancedHunting.Read.All")
-        let schema = (object[graph ? "schema" : "Schema"] as? [[String: Any]] ?? []).map {
-            (name: $0[graph ? "name" : "Name"] as? String ?? "", type: $0[graph ? "type" : "Type"] as? String ?? "")
+        let reply = try await request(.POST, url, body: Array(body), role: graph ? "ThreatHunting.Read.All" : "AdvancedHunting.Read.All",
+                                      idempotent: false, deadline: huntingDeadline)
+        guard let object = reply.jsonObject else { throw ClavisError(.serviceError, reference: url, reason: "the reply is not JSON") }
+        return HuntingResult(object)
+    }
+
+    static func incident(from reply: HTTPReply, id: Int) throws -> Incident {
+        guard let object = reply.jsonObject, let incident = Incident(object) else {
+            throw ClavisError(.serviceError, reference: "incident \(id)", reason: "the reply is not an incident")
         }
-        let rows = (object[graph ? "results" : "Results"] as? [[String: Any]] ?? []).map { $0.mapValues(DecodedToken.JSONValue.init) }
-        return HuntingResult(schema: schema, rows: rows)
+        return incident
     }
 
     private func incidentURL(_ id: Int) -> String {
@@ -229,67 +209,67 @@ public struct DefenderClient: Sendable {
         }
     }
 
-    private func request(_ method: HTTPMethod, _ url: String, body: [UInt8]? = nil, role: String) async throws -> [String: Any] {
+    private func request(_ method: HTTPMethod, _ url: String, body: [UInt8]? = nil, role: String, idempotent: Bool = true,
+                         deadline: Duration? = nil) async throws -> HTTPReply {
         guard let target = Origin(url), target == endpoint.origin else {
             throw ClavisError(.permissionDenied, reference: Origin(url)?.description ?? "an invalid URL",
                               reason: "a link from the API (e.g. @odata.nextLink) points to \(Origin(url)?.description ?? "an invalid URL"), outside the API's origin \(endpoint.origin?.description ?? endpoint.baseURL); no request was sent there",
                               hint: "the token goes only to the configured API; check --api (a proxy rewriting links?)")
         }
-        try await limiter.acquire()
+        let host = target.host + (URL(string: url)?.port.map { ":\($0)" } ?? "")
+        try await limiter.acquire(budget: waitBudget, host: host)
         let token = try await credential.getToken(TokenRequestContext(resource: endpoint.resource))
         guard let bearer = token.token.revealedString() else { throw ClavisError(.serviceError, reason: "the token is not text") }
         var headers = [("Authorization", "Bearer \(bearer)"), ("Accept", "application/json")]
         if body != nil { headers.append(("Content-Type", "application/json")) }
-        let reply = try await transport.send(method, url, headers: headers, body: body)
+        // Graph returns evolvable enum members such as incident status `awaitingAction` only when asked (G-ENUM,
+        // https://learn.microsoft.com/graph/best-practices-concept#handling-future-members-in-evolvable-enumerations).
+        if endpoint.flavour == .graph { headers.append(("Prefer", "include-unknown-enum-members")) }
+        // One retry policy (the transport's), told where Defender puts the reset time (the body) and the caller's
+        // budget; a non-idempotent request retries only a 429 (research-15 §2.3, §3).
+        var policy = transport.retry
+        policy.replyWait = { Throttling.wait($0) }
+        policy.maxTotal = waitBudget
+        if !idempotent { policy = policy.nonIdempotent }
+        let started = ContinuousClock.now
+        let reply: HTTPReply
+        do {
+            reply = try await transport.send(method, url, headers: headers, body: body, retry: policy, timeout: deadline)
+        } catch let error as ClavisError where error.code == .sourceUnavailable {
+            // The transport reports a lost reply as "unavailable"; when this request's own deadline passed,
+            // say so: the service may still be running it (D-AH: hunting runs up to 3 minutes).
+            guard let deadline, ContinuousClock.now - started >= deadline else { throw error }
+            throw ClavisError(.timedOut, reference: host + (URL(string: url)?.path ?? ""),
+                              reason: "\(host) did not answer within \(deadline) (timed out); the request was not resent — it may still have run",
+                              hint: "hunting queries may run up to 3 minutes; simplify the query or allow a longer deadline (huntingDeadline)")
+        }
         let reference = (URL(string: url)?.host ?? "") + (URL(string: url)?.path ?? "")
-        guard (200..<300).contains(reply.status) else {
-            let error = reply.jsonObject?["error"] as? [String: Any]
-            let message = error?["message"] as? String ?? "HTTP \(reply.status)"
-            switch reply.status {
-            case 401: throw ClavisError(.permissionDenied, reference: reference, reason: "the API did not accept the token: \(message)",
-                                        hint: "the token must be for \(endpoint.resource)")
-            case 403: throw ClavisError(.permissionDenied, reference: reference, reason: "forbidden: \(message)",
-                                        hint: "grant the app the application permission \(role) and admin consent (`clavis consent-url`)")
-            case 404: throw ClavisError(.notFound, reference: reference, reason: message)
-            case 429: throw ClavisError(.sourceUnavailable, reference: reference, reason: "rate limited even after waiting: \(message)",
-                                        hint: "the API allows 50 calls per minute and 1,500 per hour")
-            default: throw ClavisError(.serviceError, reference: reference, reason: "HTTP \(reply.status): \(message)")
-            }
-        }
-        guard let object = reply.jsonObject else { throw ClavisError(.serviceError, reference: reference, reason: "the reply is not JSON") }
-        return object
+        guard (200..<300).contains(reply.status) else { throw failure(reply, reference: reference, host: host, role: role) }
+        return reply
     }
-}
 
-/// Defender filter and order expressions in Graph's vocabulary.
-enum GraphTranslation {
-    static func filter(_ text: String) -> String {
-        var result = text.replacingOccurrences(of: "lastUpdateTime", with: "lastUpdateDateTime")
-            .replacingOccurrences(of: "createdTime", with: "createdDateTime")
-        for status in ["Active", "InProgress", "Resolved", "Redirected"] {
-            result = result.replacingOccurrences(of: "'\(status)'", with: "'\(status.prefix(1).lowercased() + status.dropFirst())'")
-        }
-        return result
-    }
-}
-
-/// A sliding-window limiter: at most `perMinute` calls in any 60 s.
-final class RateLimiter: Sendable {
-    let perMinute: Int
-    private let calls = Mutex<[ContinuousClock.Instant]>([])
-
-    init(perMinute: Int) { self.perMinute = max(perMinute, 1) }
-
-    func acquire() async throws {
-        while true {
-            let wait: Duration? = calls.withLock { calls in
-                let now = ContinuousClock.now
-                calls.removeAll { now - $0 >= .seconds(60) }
-                if calls.count < perMinute { calls.append(now); return nil }
-                return calls[0] + .seconds(60) - now
+    /// The error for a failing reply. Branches on the status (and Graph's `code`), never on message
+    /// text; messages are the service's, which never echo the token.
+    private func failure(_ reply: HTTPReply, reference: String, host: String, role: String) -> ClavisError {
+        let error = reply.jsonObject?["error"] as? [String: Any]
+        let message = (error?["message"] as? String).flatMap { $0.isEmpty ? nil : $0 } ?? "HTTP \(reply.status)"
+        switch reply.status {
+        case 401:
+            // Defender `Unauthorized` (D-ERR); Graph `InvalidAuthenticationToken` (OBS-401).
+            return ClavisError(.permissionDenied, reference: reference, reason: "the service rejected the token (HTTP 401): \(message)",
+                               hint: "the token must be current and issued for \(endpoint.resource) by the tenant's issuer")
+        case 403:
+            return ClavisError(.permissionDenied, reference: reference, reason: "forbidden: \(message)",
+                               hint: "grant the app the application permission \(role) and admin consent (`clavis consent-url`)")
+        case 404:
+            return ClavisError(.notFound, reference: reference, reason: message)
+        case 429:
+            guard let wait = Throttling.wait(reply) else {
+                return ClavisError(.sourceUnavailable, reference: reference, reason: "throttled by \(host) (no reset time given): \(message)")
             }
-            guard let wait else { return }
-            try await Task.sleep(for: wait)
+            return Throttling.error(host: host, wait: wait, detail: message)
+        default:
+            return ClavisError(.serviceError, reference: reference, reason: "HTTP \(reply.status): \(message)")
         }
     }
 }

@@ -7,7 +7,7 @@ import NIOCore
 import ServiceLifecycle
 import Synchronization
 
-/// The offline stand-in for Entra ID (more services join it later): one `buildApplication` used
+/// The offline stand-in for Entra ID, Key Vault, the Defender XDR API and Microsoft Graph security: one `buildApplication` used
 /// by `clavis emulator serve`, `clavis demo` and the tests.
 public enum Emulator {
     /// The router with every route group and the admin endpoints (`/_emulator/stats`,
@@ -16,7 +16,7 @@ public enum Emulator {
         let router = Router()
         IdentityRoutes(state: state, scheme: scheme).register(on: router)
         VaultRoutes(state: state, scheme: scheme).register(on: router)
-        DefenderRoutes(state: state).register(on: router)
+        DefenderRoutes(state: state, scheme: scheme).register(on: router)
         router.get("/_emulator/stats") { _, _ in EntraReply.json(state.statistics) }
         router.post("/_emulator/reset") { _, _ in state.reset(); return EntraReply.json(["reset": true]) }
         router.post("/_emulator/faults") { request, _ in

@@ -18,15 +18,31 @@ public struct EmulatorConfig: Codable, Sendable {
     public struct Defender: Codable, Sendable {
         /// How many incidents to generate (deterministically).
         public var incidents: Int
-        /// Calls allowed per minute before 429 (Defender: 50).
+        /// Defender incidents calls allowed per minute before 429 (default 50, the documented quota; 0: no limit).
         public var callsPerMinute: Int?
         /// The port Graph `@odata.nextLink`s use instead of the request's; for tests of hostile paging.
         public var nextLinkPort: Int?
+        // Quotas and timeouts (issue 15; docs/emulator.md "Defender and Graph"). Each defaults to the documented
+        // number when absent; 0 turns that limit off. `callsPerMinute` above is the Defender incidents minute quota.
+        /// Defender incidents calls per hour (default 1,500; D-LIST).
+        public var callsPerHour: Int?
+        /// Defender advanced-hunting calls per minute (default 45; D-AH).
+        public var huntingPerMinute: Int?
+        /// Microsoft Graph `/security` calls per minute (default 150; G-THR), a bucket of its own.
+        public var graphPerMinute: Int?
+        /// Seconds a hunting query may run before the service times it out (default 180; D-AH).
+        public var huntingTimeoutSeconds: Int?
+
         /// Creates the Defender side.
-        public init(incidents: Int = 120, callsPerMinute: Int? = nil, nextLinkPort: Int? = nil) {
+        public init(incidents: Int = 120, callsPerMinute: Int? = nil, nextLinkPort: Int? = nil, callsPerHour: Int? = nil,
+                    huntingPerMinute: Int? = nil, graphPerMinute: Int? = nil, huntingTimeoutSeconds: Int? = nil) {
             self.incidents = incidents
             self.callsPerMinute = callsPerMinute
             self.nextLinkPort = nextLinkPort
+            self.callsPerHour = callsPerHour
+            self.huntingPerMinute = huntingPerMinute
+            self.graphPerMinute = graphPerMinute
+            self.huntingTimeoutSeconds = huntingTimeoutSeconds
         }
     }
 

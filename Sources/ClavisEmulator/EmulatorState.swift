@@ -21,10 +21,16 @@ public struct Fault: Codable, Sendable {
     public var count: Int?
     /// Where a `redirect` fault points.
     public var location: String?
+    // Defender/Graph (issue 15; see docs/emulator.md): optional, so older fault lists decode unchanged.
+    /// Whether a `status` fault with `retryAfter` also sends the `Retry-After` header (default true);
+    /// the Defender and Graph routes always put the reset time in the body of a 429.
+    public var retryAfterHeader: Bool?
+    /// The error `code` of a `status` fault on the Defender/Graph routes (e.g. `TooManyRequests` or `429`).
+    public var code: String?
 
     /// Creates a fault.
     public init(target: String, kind: String, status: Int? = nil, retryAfter: Int? = nil, delayMilliseconds: Int? = nil, count: Int? = nil,
-                location: String? = nil) {
+                location: String? = nil, retryAfterHeader: Bool? = nil, code: String? = nil) {
         self.target = target
         self.kind = kind
         self.status = status
@@ -32,6 +38,8 @@ public struct Fault: Codable, Sendable {
         self.delayMilliseconds = delayMilliseconds
         self.count = count
         self.location = location
+        self.retryAfterHeader = retryAfterHeader
+        self.code = code
     }
 }
 

@@ -13,6 +13,11 @@ extension EmulatorState {
     func intercept(_ target: String, status reply: (Fault, HTTPFields) -> Response) async throws -> Response? {
         count(target)
         guard let fault = takeFault(for: target) else { return nil }
+        return try await apply(fault, status: reply)
+    }
+
+    /// Applies one fault already taken (see ``intercept(_:status:)``): `nil` to proceed.
+    func apply(_ fault: Fault, status reply: (Fault, HTTPFields) -> Response) async throws -> Response? {
         switch fault.kind {
         case "delay":
             try await Task.sleep(for: .milliseconds(fault.delayMilliseconds ?? 1000))

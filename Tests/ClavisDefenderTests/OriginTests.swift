@@ -53,7 +53,7 @@ import Testing
                 for try await _ in client.incidents(pageSize: 10) { seen += 1 }
             }
             #expect(seen == 10)  // the first page, from the API itself
-            #expect(emulator.state.statistics["defender"] == 1)
+            #expect(emulator.state.statistics["graph"] == 1)
             #expect(other.state.statistics.isEmpty, "the other origin saw \(other.state.statistics)")
         }
     }

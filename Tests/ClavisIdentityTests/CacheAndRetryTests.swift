@@ -109,6 +109,6 @@ import Testing
         #expect(RetryPolicy.retryAfter([("Other", "1")]) == nil)
         let policy = RetryPolicy(baseDelay: .milliseconds(100), maxDelay: .seconds(1))
         for attempt in 1...10 { #expect(policy.delay(afterAttempt: attempt, retryAfter: nil) <= .seconds(1)) }
-        #expect(policy.delay(afterAttempt: 1, retryAfter: .seconds(30)) == .seconds(1))
+        #expect(policy.delay(afterAttempt: 1, retryAfter: .seconds(30)) == .seconds(30))  // never shortened: no early retry (issue 15)
     }
 }

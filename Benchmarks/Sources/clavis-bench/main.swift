@@ -93,6 +93,12 @@ var pulled = 0
 for try await _ in defender.incidents(pageSize: 100) { pulled += 1 }
 let pagingElapsed = ContinuousClock.now - pagingStart
 let pagingSeconds = Double(pagingElapsed.components.seconds) + Double(pagingElapsed.components.attoseconds) / 1e18
+// Requests per idle `defender watch` poll (issue 15: one request when nothing changed), counted by the emulator.
+let watcher = IncidentWatcher(client: defender, checkpointPath: nil)
+var watched = try await watcher.poll(from: .init(), lookback: 40 * 86400, emit: { _, _ in }, save: { _ in })
+let requestsBefore = plain.state.statistics["defender"] ?? 0
+for _ in 0..<2 { watched = try await watcher.poll(from: watched, emit: { _, _ in }, save: { _ in }) }
+let idlePollRequests = Double((plain.state.statistics["defender"] ?? 0) - requestsBefore) / 2
 
 if CommandLine.arguments.contains("--json") {
     func line(_ row: String, _ clavis: Double, _ peer: Double?, _ unit: String, _ peerName: String) {
@@ -104,6 +110,7 @@ if CommandLine.arguments.contains("--json") {
     line("cold start: token requests for 1,000 callers", Double(coldRequests), 1000, "requests", "MSAL Python (no single flight)")
     line("Key Vault cached read", vaultNanoseconds, nil, "ns/read", "")
     line("Defender paging (1,000 incidents, 100/page)", Double(pulled) / pagingSeconds, nil, "incidents/s", "")
+    line("requests per idle watcher poll", idlePollRequests, nil, "requests", "")
     await emulator.stop()
     await plain.stop()
     exit(0)
@@ -120,6 +127,7 @@ print(pad("cold start: 1,000 concurrent callers → requests", 50) + lpad(String
 print(pad("cold start: 1,000 concurrent callers, wall (ms)", 50) + lpad(String(format: "%.1f", coldMilliseconds), 14))
 print(pad("Key Vault cached read (ns)", 50) + lpad(String(Int(vaultNanoseconds)), 14))
 print(pad("Defender paging, 1,000 incidents (incidents/s)", 50) + lpad(String(Int(Double(pulled) / pagingSeconds)), 14))
+print(pad("requests per idle watcher poll", 50) + lpad(String(format: "%.1f", idlePollRequests), 14))
 print("* MSAL Python has no single flight: N cold callers send N requests (its documented behaviour; not re-measured here).")
 await emulator.stop()
 await plain.stop()

@@ -2,315 +2,192 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import JWTKit
-import Synchronization
 
-/// The Defender XDR API stand-in: deterministic incidents with alerts and entities, OData
-/// `$filter`/`$orderby`/`$top`/`$skip`, updates, advanced hunting over sample tables with a small
-/// KQL subset, the `roles` claim enforced, and the rate limit.
+/// The Defender XDR API and Microsoft Graph security stand-ins, answering as the services document
+/// (research-15): incidents with 0–7-digit timestamps, only the documented OData options, newest
+/// first whatever the client asks, the documented error shapes, per-minute and per-hour quotas with
+/// the reset time in the body, tokens checked on every route, and hunting that may run past 30 s up
+/// to the service's 3-minute timeout. Graph routes live in `GraphRoutes.swift`.
 final class DefenderRoutes: Sendable {
     let state: EmulatorState
-    private let incidents: Mutex<[[String: Any]]>
-    private let calls = Mutex<[Date]>([])
-    nonisolated(unsafe) static let iso: ISO8601DateFormatter = {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter
-    }()
+    let scheme: String
+    let store: IncidentStore
+    let quotas = Quotas()
 
-    init(state: EmulatorState) {
+    init(state: EmulatorState, scheme: String = "http") {
         self.state = state
-        incidents = Mutex(Self.generate(count: state.config.defender?.incidents ?? 0))
-    }
-
-    /// Incident `i` is created 37 minutes after incident `i-1`, starting 30 days ago (rounded).
-    static func generate(count: Int) -> [[String: Any]] {
-        let start = (Date().timeIntervalSince1970 / 86400).rounded(.down) * 86400 - 30 * 86400
-        let statuses = ["Active", "InProgress", "Resolved", "Active", "Redirected"]
-        let severities = ["High", "Medium", "Low", "Informational", "Medium"]
-        let titles = ["Suspicious PowerShell command line", "Multi-stage incident involving Initial access", "Ransomware activity",
-                      "Credential access via LSASS", "Phishing email delivered"]
-        return (1...max(count, 1)).prefix(count).map { index in
-            let created = start + Double(index) * 37 * 60
-            let updated = created + Double(index % 5) * 13 * 60
-            return [
-                "incidentId": index, "incidentName": "\(titles[index % titles.count]) on host-\(index % 17)",
-                "createdTime": iso.string(from: Date(timeIntervalSince1970: created)),
-                "lastUpdateTime": iso.string(from: Date(timeIntervalSince1970: updated)),
-                "assignedTo": index % 3 == 0 ? "secops@contoso.com" : NSNull(), "classification": "Unknown", "determination": "NotAvailable",
-                "status": statuses[index % statuses.count], "severity": severities[index % severities.count],
-                "tags": index % 4 == 0 ? ["ransomware"] : [], "comments": [] as [Any],
-                "alerts": [[
-                    "alertId": "da\(String(format: "%016d", index))", "incidentId": index, "serviceSource": "MicrosoftDefenderForEndpoint",
-                    "creationTime": iso.string(from: Date(timeIntervalSince1970: created)), "lastUpdatedTime": iso.string(from: Date(timeIntervalSince1970: updated)),
-                    "title": titles[index % titles.count], "severity": severities[index % severities.count], "status": "New",
-                    "devices": [["mdatpDeviceId": String(format: "%040x", index), "deviceDnsName": "host-\(index % 17).contoso.local", "osPlatform": "Windows11"]],
-                    "entities": [["entityType": "Process", "fileName": "powershell.exe", "processId": 4000 + index],
-                                 ["entityType": "User", "accountName": "user\(index % 9)", "domainName": "CONTOSO"]],
-                ]],
-            ] as [String: Any]
-        }
+        self.scheme = scheme
+        store = IncidentStore(count: state.config.defender?.incidents ?? 0, tenantId: state.config.tenants.first?.id ?? "")
     }
 
     func register(on router: Router<BasicRequestContext>) {
-        router.get("/api/incidents") { request, _ in try await self.guarded(request, role: "Incident.Read.All") { try self.list(request) } }
+        let read = ["Incident.Read.All", "Incident.ReadWrite.All"], write = ["Incident.ReadWrite.All"]
+        router.get("/api/incidents") { request, _ in
+            try await self.guarded(request, api: .defender, roles: read, bucket: "defender") { _ in self.list(request) }
+        }
         router.get("/api/incidents/:id") { request, context in
             let id = context.parameters.get("id").flatMap { Int($0) } ?? -1
-            return try await self.guarded(request, role: "Incident.Read.All") { self.one(id) }
+            return try await self.guarded(request, api: .defender, roles: read, bucket: "defender") { _ in self.one(id) }
         }
         router.patch("/api/incidents/:id") { request, context in
             let body = try await request.body.collect(upTo: 1 << 20)
             let id = context.parameters.get("id").flatMap { Int($0) } ?? -1
-            return try await self.guarded(request, role: "Incident.ReadWrite.All") { self.update(id, body: Data(buffer: body)) }
-        }
-        let graph = "https://graph.microsoft.com"
-        router.get("/v1.0/security/incidents") { request, _ in
-            try await self.guarded(request, role: "SecurityIncident.Read.All", audience: graph) { try self.graphList(request) }
-        }
-        router.get("/v1.0/security/incidents/:id") { request, context in
-            let id = context.parameters.get("id").flatMap { Int($0) } ?? -1
-            return try await self.guarded(request, role: "SecurityIncident.Read.All", audience: graph) { self.graphOne(id) }
-        }
-        router.patch("/v1.0/security/incidents/:id") { request, context in
-            let id = context.parameters.get("id").flatMap { Int($0) } ?? -1
-            let body = try await request.body.collect(upTo: 1 << 20)
-            return try await self.guarded(request, role: "SecurityIncident.ReadWrite.All", audience: graph) {
-                guard let changes = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] else {
-                    return Self.error(.badRequest, "BadRequest", "The body is not a JSON object")
-                }
-                var mapped = changes
-                if let status = changes["status"] as? String { mapped["status"] = status.prefix(1).uppercased() + status.dropFirst() }
-                let data = (try? JSONSerialization.data(withJSONObject: mapped)) ?? Data()
-                let reply = self.update(id, body: data)
-                return reply.status == .ok ? self.graphOne(id) : reply
-            }
-        }
-        router.post("/v1.0/security/incidents/:id/comments") { request, context in
-            let id = context.parameters.get("id").flatMap { Int($0) } ?? -1
-            let body = try await request.body.collect(upTo: 1 << 20)
-            return try await self.guarded(request, role: "SecurityIncident.ReadWrite.All", audience: graph) {
-                let comment = ((try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any])?["comment"] as? String ?? ""
-                let data = (try? JSONSerialization.data(withJSONObject: ["comment": comment])) ?? Data()
-                return self.update(id, body: data)
-            }
-        }
-        router.post("/v1.0/security/runHuntingQuery") { request, _ in
-            let body = try await request.body.collect(upTo: 1 << 20)
-            return try await self.guarded(request, role: "ThreatHunting.Read.All", audience: graph) {
-                Hunting.run(Data(buffer: body), graph: true)
+            return try await self.guarded(request, api: .defender, roles: write, bucket: "defender") { claims in
+                self.update(id, body: Data(buffer: body), claims: claims)
             }
         }
         router.post("/api/advancedhunting/run") { request, _ in
             let body = try await request.body.collect(upTo: 1 << 20)
-            return try await self.guarded(request, role: "AdvancedHunting.Read.All") { Hunting.run(Data(buffer: body)) }
+            return try await self.guarded(request, api: .defender, roles: ["AdvancedHunting.Read.All"], bucket: "hunting", target: "hunting",
+                                          hunting: true) { _ in Hunting.run(Data(buffer: body)) }
+        }
+        registerGraph(on: router)
+    }
+
+    /// Quota limits of a bucket: (calls, window seconds); a configured 0 turns a limit off.
+    func limits(_ bucket: String) -> [(count: Int, seconds: Int)] {
+        let config = state.config.defender
+        switch bucket {
+        case "hunting": return [(config?.huntingPerMinute ?? 45, 60)]  // D-AH: "at least 45 calls per minute"
+        case "graph": return [(config?.graphPerMinute ?? 150, 60)]  // G-THR: 150/min for /security resources
+        default: return [(config?.callsPerMinute ?? 50, 60), (config?.callsPerHour ?? 1500, 3600)]  // D-LIST: 50/min and 1,500/h
         }
     }
 
-    static func error(_ status: HTTPResponse.Status, _ code: String, _ message: String, headers: HTTPFields = [:]) -> Response {
-        EntraReply.json(["error": ["code": code, "message": message, "target": UUID().uuidString.lowercased()]], status: status, headers: headers)
-    }
-
-    /// Faults, the rate limit, and the token: issued by this emulator, for the Defender API, with the role.
-    func guarded(_ request: Request, role: String, audience: String = "https://api.security.microsoft.com",
-                 _ body: () throws -> Response) async throws -> Response {
-        if let faulted = try await state.intercept("defender", status: { fault, headers in
-            Self.error(HTTPResponse.Status(code: fault.status ?? 500), "TooManyRequests", "Injected fault", headers: headers)
-        }) {
-            return faulted
-        }
-        if let limit = state.config.defender?.callsPerMinute {
-            let now = Date()
-            let allowed = calls.withLock { calls -> Bool in
-                calls.removeAll { now.timeIntervalSince($0) >= 60 }
-                guard calls.count < limit else { return false }
-                calls.append(now)
-                return true
-            }
-            if !allowed {
-                let reset = calls.withLock { $0.first.map { Int(60 - now.timeIntervalSince($0)) + 1 } ?? 60 }
-                var headers: HTTPFields = [:]
-                headers[HTTPField.Name("Retry-After")!] = String(reset)
-                return Self.error(.tooManyRequests, "TooManyRequests", "API calls quota exceeded! Maximum allowed \(limit) per minute. Try again in \(reset) seconds.", headers: headers)
+    /// What every route does first: count, apply an injected fault, check the token (401) and the
+    /// roles (403), then the quota (429). A `statusAfter` fault runs the route and then answers its
+    /// `status` (a change applied, the reply lost); a hunting `delay` beyond the service timeout
+    /// answers the timeout error.
+    func guarded(_ request: Request, api: SecurityAPI, roles required: [String], bucket: String, target: String? = nil, hunting: Bool = false,
+                 _ body: (AppTokenClaims) async throws -> Response) async throws -> Response {
+        let target = target ?? (api == .graph ? "graph" : "defender")
+        state.count(target)
+        var after: Fault?
+        var delay: Int?
+        // Faults aimed at `defender` still reach the Graph and hunting routes (fault lists from before they had targets of their own).
+        if let fault = state.takeFault(for: target) ?? (target == "defender" ? nil : state.takeFault(for: "defender")) {
+            switch fault.kind {
+            case "statusAfter": after = fault
+            case "delay" where hunting: delay = fault.delayMilliseconds ?? 1000
+            default:
+                if let reply = try await state.apply(fault, status: { fault, _ in self.faultReply(fault, api: api, request: request) }) { return reply }
             }
         }
-        guard let claims = await state.issuedClaims(request.headers[.authorization]), claims.aud.trimmingCharacters(in: ["/"]) == audience else {
-            return Self.error(.unauthorized, "Unauthorized", "Authorization has been denied for this request.")
+        let claims: AppTokenClaims
+        switch await state.securityClaims(request, api: api, scheme: scheme) {
+        case .success(let valid): claims = valid
+        case .failure(let reply): return reply
         }
         let roles = claims.roles ?? []
-        let satisfied = roles.contains(role) || (role.hasSuffix(".Read.All") && roles.contains(role.replacingOccurrences(of: ".Read.All", with: ".ReadWrite.All")))
-        guard satisfied else {
-            if audience == "https://graph.microsoft.com" {
-                return Self.error(.forbidden, "Forbidden", "Missing application roles. API required roles: \(role).")
+        guard required.contains(where: roles.contains) else {
+            if api == .graph {
+                // OBS-403 (wazuh/wazuh#31670): roles joined by "," without spaces; none → "application roles: ."
+                return api.error(.forbidden, "Forbidden", "Missing application roles. API required roles: \(required.joined(separator: ",")), application roles: \(roles.joined(separator: ",")).", request: request)
             }
-            return Self.error(.forbidden, "Forbidden", "The application does not have any of the required application permissions (\(role)) to access the resource.")
+            return api.error(.forbidden, "Forbidden", "The application does not have any of the required application permissions (\(required.joined(separator: ", "))) to access the resource.")
         }
-        return try body()
+        if let full = quotas.take("\(bucket)/\(claims.tid)/\(claims.appid ?? claims.sub)", limits: limits(bucket)) {
+            // Defender promises no Retry-After (D-INC: the body has the reset time); Graph sends one (G-THR).
+            return api.throttled(limit: full.limit, window: full.window, reset: full.reset, retryAfterHeader: api == .graph, request: request)
+        }
+        if let delay {
+            let timeout = (state.config.defender?.huntingTimeoutSeconds ?? 180) * 1000  // D-AH: more than three minutes times out
+            try await Task.sleep(for: .milliseconds(min(delay, timeout)))
+            if delay > timeout {
+                // D-AHERR text; the HTTP status is not documented (our choice). Graph: 504 UnknownError (OBS-AH504).
+                return api == .graph ? api.error(.gatewayTimeout, "UnknownError", "", request: request)
+                    : api.error(.badRequest, "BadRequest", "Query exceeded the timeout period.")
+            }
+        }
+        let reply = try await body(claims)
+        if let after { return faultReply(after, api: api, request: request) }
+        return reply
     }
 
-    func list(_ request: Request) throws -> Response {
+    /// The reply of a `status` fault in the API's error shape; a 429 carries the reset in the body, and
+    /// `Retry-After` only when the fault asks for it.
+    func faultReply(_ fault: Fault, api: SecurityAPI, request: Request) -> Response {
+        let status = fault.status ?? 500
+        if status == 429 {
+            return api.throttled(limit: 50, window: "00:01:00", reset: fault.retryAfter ?? 60,
+                                 retryAfterHeader: fault.retryAfter != nil && fault.retryAfterHeader != false, code: fault.code, request: request)
+        }
+        let code = fault.code ?? [400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 500: "InternalServerError"][status]
+            ?? "InternalServerError"
+        return api.error(HTTPResponse.Status(code: status), code, "Injected fault", request: request)
+    }
+
+    /// `GET /api/incidents`: `$filter`, `$top` ≤ 100, `$skip` (D-LIST); `$orderby` is not documented
+    /// and not honoured — newest first always.
+    func list(_ request: Request) -> Response {
         let query = request.uri.queryParameters
-        let top = Int(query.get("$top") ?? "") ?? 100
-        guard (1...100).contains(top) else { return Self.error(.badRequest, "BadRequest", "$top must be between 1 and 100") }
+        let topText = query.get("$top").map { String($0) }
+        let top = topText.map { Int($0) ?? -1 } ?? 100
+        guard (1...100).contains(top) else {
+            // D-ERR `ODataError`: "Invalid OData URI query <specific error>."; the 100 cap per D-LIST.
+            return SecurityAPI.defender.error(.badRequest, "ODataError",
+                                              "Invalid OData URI query The limit of '100' for Top query has been exceeded. The value from the incoming request is '\(topText ?? "")'.")
+        }
         let skip = max(Int(query.get("$skip") ?? "") ?? 0, 0)
-        var items = snapshot()
+        var predicate: ODataFilter?
         if let filter = query.get("$filter").map({ String($0) }) {
-            guard let predicate = ODataFilter(filter) else {
-                return Self.error(.badRequest, "BadRequest", "Invalid filter clause: only status, assignedTo (eq), lastUpdateTime and createdTime (eq, ge, gt, le, lt) joined by 'and' are supported")
+            guard let parsed = ODataFilter(filter, fields: ODataFilter.defenderFields) else {
+                return SecurityAPI.defender.error(.badRequest, "ODataError",
+                                                  "Invalid OData URI query $filter: only lastUpdateTime, createdTime (eq, ne, gt, ge, lt, le), status and assignedTo (eq, ne) joined by 'and' are supported.")
             }
-            items = items.filter(predicate.matches)
+            predicate = parsed
         }
-        let order = (query.get("$orderby").map({ String($0) }) ?? "createdTime desc").split(separator: " ")
-        let field = String(order.first ?? "createdTime"), descending = order.count > 1 && order[1].lowercased() == "desc"
-        guard ["createdTime", "lastUpdateTime", "incidentId"].contains(field) else {
-            return Self.error(.badRequest, "BadRequest", "Invalid $orderby field \(field)")
+        let page = store.query { list in
+            let items = predicate.map { list.filter($0.matches) } ?? list
+            return IncidentStore.newestFirst(items).dropFirst(skip).prefix(top).map(IncidentStore.defenderShape)
         }
-        items.sort { a, b in
-            let x = "\(a[field] ?? "")", y = "\(b[field] ?? "")"
-            if field == "incidentId" { return descending ? (a["incidentId"] as? Int ?? 0) > (b["incidentId"] as? Int ?? 0) : (a["incidentId"] as? Int ?? 0) < (b["incidentId"] as? Int ?? 0) }
-            return x == y ? (a["incidentId"] as? Int ?? 0) < (b["incidentId"] as? Int ?? 0) : (descending ? x > y : x < y)
-        }
-        let page = Array(items.dropFirst(skip).prefix(top))
-        return EntraReply.json(["@odata.context": "https://api.security.microsoft.com/api/$metadata#Incidents", "value": page])
+        return EntraReply.json(["@odata.context": "https://api.security.microsoft.com/api/$metadata#Incidents", "value": Array(page)])
     }
 
-    /// The Graph shape of an incident.
-    static func graphShape(_ incident: [String: Any]) -> [String: Any] {
-        func lower(_ text: Any?) -> Any { (text as? String).map { $0.prefix(1).lowercased() + $0.dropFirst() } ?? NSNull() }
-        return [
-            "id": String(incident["incidentId"] as? Int ?? 0), "displayName": incident["incidentName"] ?? "",
-            "createdDateTime": incident["createdTime"] ?? "", "lastUpdateDateTime": incident["lastUpdateTime"] ?? "",
-            "status": lower(incident["status"]), "severity": lower(incident["severity"]), "assignedTo": incident["assignedTo"] ?? NSNull(),
-            "classification": lower(incident["classification"]), "determination": lower(incident["determination"]),
-            "tags": incident["tags"] ?? [], "comments": incident["comments"] ?? [],
-            "incidentWebUrl": "https://security.microsoft.com/incidents/\(incident["incidentId"] ?? 0)",
-        ]
+    func one(_ id: Int) -> Response {
+        guard let incident = store.incident(id) else { return SecurityAPI.defender.error(.notFound, "NotFound", "Resource \(id) wasn't found.") }
+        return EntraReply.json(IncidentStore.defenderShape(incident))
     }
 
-    func graphOne(_ id: Int) -> Response { one(id, shape: Self.graphShape) }
+    /// Determinations allowed by classification (D-UPD, https://learn.microsoft.com/defender-xdr/api-update-incidents,
+    /// with `NotMalicious` for `Clean` per OBS-DET rapid7/insightconnect-plugins PR #3303).
+    static let determinations: [String: Set<String>] = [
+        "TruePositive": ["MultiStagedAttack", "MaliciousUserActivity", "CompromisedAccount", "Malware", "Phishing", "UnwantedSoftware", "Other"],
+        "InformationalExpectedActivity": ["SecurityTesting", "LineOfBusinessApplication", "ConfirmedActivity", "Other"],
+        "FalsePositive": ["NotMalicious", "NoEnoughDataToValidate", "Other"],
+    ]
 
-    /// Graph paging: `$top` (default 50) and an opaque `$skiptoken` in `@odata.nextLink`.
-    func graphList(_ request: Request) throws -> Response {
-        let query = request.uri.queryParameters
-        let top = min(max(Int(query.get("$top") ?? "") ?? 50, 1), 100)
-        let offset = query.get("$skiptoken").flatMap { Int(String($0).dropFirst(2), radix: 36) } ?? 0
-        var items = snapshot()
-        if let filter = query.get("$filter").map({ String($0) }) {
-            var translated = filter.replacingOccurrences(of: "lastUpdateDateTime", with: "lastUpdateTime").replacingOccurrences(of: "createdDateTime", with: "createdTime")
-            for status in ["Active", "InProgress", "Resolved", "Redirected"] {
-                translated = translated.replacingOccurrences(of: "'\(status.prefix(1).lowercased() + status.dropFirst())'", with: "'\(status)'")
-            }
-            guard let predicate = ODataFilter(translated) else { return Self.error(.badRequest, "BadRequest", "Invalid filter clause") }
-            items = items.filter(predicate.matches)
-        }
-        let ascending = (query.get("$orderby").map { String($0) } ?? "").hasSuffix(" asc")
-        items.sort { a, b in
-            let x = "\(a["lastUpdateTime"] ?? "")", y = "\(b["lastUpdateTime"] ?? "")"
-            return x == y ? (a["incidentId"] as? Int ?? 0) < (b["incidentId"] as? Int ?? 0) : (ascending ? x < y : x > y)
-        }
-        let page = items.dropFirst(offset).prefix(top).map(Self.graphShape)
-        var object: [String: Any] = ["@odata.context": "https://graph.microsoft.com/v1.0/$metadata#security/incidents", "value": Array(page)]
-        if offset + top < items.count {
-            let authority = state.config.defender?.nextLinkPort.map { "127.0.0.1:\($0)" } ?? request.head.authority ?? "127.0.0.1"
-            var next = "http://\(authority)/v1.0/security/incidents?$top=\(top)&$skiptoken=sk\(String(offset + top, radix: 36))"
-            if let filter = query.get("$filter") { next += "&$filter=" + (String(filter).addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "") }
-            if let order = query.get("$orderby") { next += "&$orderby=" + (String(order).addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "") }
-            object["@odata.nextLink"] = next
-        }
-        return EntraReply.json(object)
-    }
-
-    /// One incident, in the Defender shape or another (`graphShape`).
-    func one(_ id: Int, shape: @escaping ([String: Any]) -> [String: Any] = { $0 }) -> Response {
-        guard let data = incidents.withLock({ list -> Data? in
-            guard let incident = list.first(where: { $0["incidentId"] as? Int == id }) else { return nil }
-            return try? JSONSerialization.data(withJSONObject: shape(incident), options: [.sortedKeys, .withoutEscapingSlashes])
-        }) else {
-            return Self.error(.notFound, "NotFound", "Incident \(id) was not found")
-        }
-        return Self.jsonData(data)
-    }
-
-    /// A 200 reply carrying already-serialised JSON (values leave the store only as `Data`).
-    static func jsonData(_ data: Data) -> Response {
-        Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
-
-    /// A copy of the store, for filtering and sorting outside the lock.
-    func snapshot() -> [[String: Any]] {
-        (try? JSONSerialization.jsonObject(with: incidents.withLock { list in
-            (try? JSONSerialization.data(withJSONObject: list)) ?? Data("[]".utf8)
-        })) as? [[String: Any]] ?? []
-    }
-
-    func update(_ id: Int, body: Data) -> Response {
-        guard let changes = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else {
-            return Self.error(.badRequest, "BadRequest", "The body is not a JSON object")
-        }
+    /// Validates a change set in Defender's vocabulary (D-UPD); the 400 message, or nil.
+    func invalid(_ changes: [String: Any], current: [String: Any]?) -> String? {
         let allowed: Set<String> = ["status", "assignedTo", "classification", "determination", "tags", "comment"]
-        if let unknown = changes.keys.first(where: { !allowed.contains($0) }) {
-            return Self.error(.badRequest, "BadRequest", "Property \(unknown) cannot be updated")
+        if let unknown = changes.keys.first(where: { !allowed.contains($0) }) { return "Property '\(unknown)' does not exist or cannot be updated." }
+        if let status = changes["status"], !["Active", "InProgress", "Resolved", "Redirected"].contains(status as? String ?? "") {
+            return "Invalid value for status."
         }
-        if let status = changes["status"] as? String, !["Active", "InProgress", "Resolved", "Redirected"].contains(status) {
-            return Self.error(.badRequest, "BadRequest", "Invalid status \(status)")
+        if let classification = changes["classification"], Self.determinations[classification as? String ?? ""] == nil {
+            return "Invalid value for classification."
         }
-        if let classification = changes["classification"] as? String,
-           !["Unknown", "TruePositive", "InformationalExpectedActivity", "FalsePositive"].contains(classification) {
-            return Self.error(.badRequest, "BadRequest", "Invalid classification \(classification)")
-        }
-        let updated = incidents.withLock { list -> Data? in
-            // Decoded again inside the lock, so no value crosses into the shared state from outside.
-            let changes = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:]
-            guard let index = list.firstIndex(where: { $0["incidentId"] as? Int == id }) else { return nil }
-            for (key, value) in changes where key != "comment" { list[index][key] = value }
-            if let comment = changes["comment"] as? String {
-                var comments = list[index]["comments"] as? [Any] ?? []
-                comments.append(["comment": comment, "createdBy": "API-App", "createdTime": Self.iso.string(from: Date())])
-                list[index]["comments"] = comments
+        if let determination = changes["determination"] {
+            let classification = changes["classification"] as? String ?? current?["classification"] as? String ?? "Unknown"
+            guard Self.determinations[classification]?.contains(determination as? String ?? "") == true else {
+                return "Invalid value for determination with classification \(classification)."
             }
-            list[index]["lastUpdateTime"] = Self.iso.string(from: Date())
-            return try? JSONSerialization.data(withJSONObject: list[index], options: [.sortedKeys, .withoutEscapingSlashes])
         }
-        guard let updated else { return Self.error(.notFound, "NotFound", "Incident \(id) was not found") }
-        return Self.jsonData(updated)
-    }
-}
-
-/// `status eq 'Active' and lastUpdateTime ge 2026-11-01T00:00:00Z`.
-struct ODataFilter {
-    struct Clause { var field: String; var op: String; var value: String }
-    var clauses: [Clause]
-
-    init?(_ text: String) {
-        var clauses: [Clause] = []
-        for part in text.components(separatedBy: " and ") {
-            let words = part.trimmingCharacters(in: .whitespaces).split(separator: " ", maxSplits: 2).map(String.init)
-            guard words.count == 3 else { return nil }
-            let field = words[0], op = words[1].lowercased()
-            var value = words[2]
-            if value.hasPrefix("'"), value.hasSuffix("'"), value.count >= 2 { value = String(value.dropFirst().dropLast()) }
-            switch field {
-            case "status", "assignedTo": guard op == "eq" else { return nil }
-            case "lastUpdateTime", "createdTime": guard ["eq", "ge", "gt", "le", "lt"].contains(op) else { return nil }
-            default: return nil
-            }
-            clauses.append(Clause(field: field, op: op, value: value))
-        }
-        self.clauses = clauses
+        if let tags = changes["tags"], !(tags is [String]) { return "Invalid value for tags." }
+        if let comment = changes["comment"], !(comment is String) { return "Invalid value for comment." }
+        return nil
     }
 
-    func matches(_ incident: [String: Any]) -> Bool {
-        clauses.allSatisfy { clause in
-            let actual = incident[clause.field] as? String ?? ""
-            if clause.field.hasSuffix("Time") {
-                guard let a = DefenderRoutes.iso.date(from: actual), let b = DefenderRoutes.iso.date(from: clause.value) ?? ISO8601DateFormatter().date(from: clause.value) else { return false }
-                switch clause.op {
-                case "eq": return a == b
-                case "ge": return a >= b
-                case "gt": return a > b
-                case "le": return a <= b
-                default: return a < b
-                }
-            }
-            return actual == clause.value
+    /// `PATCH /api/incidents/{id}` (D-UPD): the whole incident back; unknown id → 404.
+    func update(_ id: Int, body: Data, claims: AppTokenClaims) -> Response {
+        guard let changes = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else {
+            return SecurityAPI.defender.error(.badRequest, "InvalidRequestBody", "The body is not a JSON object.")
         }
+        guard let current = store.incident(id) else { return SecurityAPI.defender.error(.notFound, "NotFound", "Resource \(id) wasn't found.") }
+        if let message = invalid(changes, current: current) { return SecurityAPI.defender.error(.badRequest, "InvalidInput", message) }
+        guard let updated = store.update(id, changes: body, modifiedBy: "API-App:\(claims.appid ?? claims.sub)") else {
+            return SecurityAPI.defender.error(.notFound, "NotFound", "Resource \(id) wasn't found.")
+        }
+        return EntraReply.json(IncidentStore.defenderShape(updated))
     }
 }

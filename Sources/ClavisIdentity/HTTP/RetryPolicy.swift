@@ -10,16 +10,45 @@ public struct RetryPolicy: Sendable {
     public var baseDelay: Duration
     /// The longest single wait.
     public var maxDelay: Duration
-    /// The longest the retries may take in all; a `Retry-After` beyond it is not waited for.
+    /// The longest the retries may take in all; a `Retry-After` beyond it is not waited for (the
+    /// reply is returned at once, so the caller can name the wait).
     public var maxTotal: Duration
+    /// The statuses retried (nil: ``isRetryable(status:)``). A non-idempotent request that may
+    /// have reached the server retries only `[429]` — a throttled request was not processed.
+    public var retryableStatuses: Set<Int>?
+    /// Whether a request that got no reply is sent again (false for a non-idempotent request:
+    /// it may have been processed before the connection failed).
+    public var retriesWithoutReply: Bool
+    /// The wait a reply asks for beyond the `Retry-After` headers (e.g. a reset time in the body,
+    /// as Defender documents); the larger of the two is used.
+    public var replyWait: (@Sendable (HTTPReply) -> Duration?)?
 
     /// Creates a policy.
     public init(maxAttempts: Int = 4, baseDelay: Duration = .milliseconds(400), maxDelay: Duration = .seconds(10),
-                maxTotal: Duration = .seconds(30)) {
+                maxTotal: Duration = .seconds(30), retryableStatuses: Set<Int>? = nil, retriesWithoutReply: Bool = true,
+                replyWait: (@Sendable (HTTPReply) -> Duration?)? = nil) {
         self.maxAttempts = maxAttempts
         self.baseDelay = baseDelay
         self.maxDelay = maxDelay
         self.maxTotal = maxTotal
+        self.retryableStatuses = retryableStatuses
+        self.retriesWithoutReply = retriesWithoutReply
+        self.replyWait = replyWait
+    }
+
+    /// This policy for a non-idempotent request (a PATCH that appends a comment, a POST of a
+    /// comment, a hunting query): only a 429 is retried (after its full wait); a 5xx or a lost
+    /// reply is not, because the request may already have been applied.
+    public var nonIdempotent: RetryPolicy {
+        var copy = self
+        copy.retryableStatuses = [429]
+        copy.retriesWithoutReply = false
+        return copy
+    }
+
+    /// Whether this policy retries a reply with `status`.
+    public func retries(status: Int) -> Bool {
+        retryableStatuses.map { $0.contains(status) } ?? Self.isRetryable(status: status)
     }
 
     /// The default: 4 attempts within 30 s.
@@ -33,9 +62,12 @@ public struct RetryPolicy: Sendable {
     }
 
     /// The wait before attempt `attempt + 1` (attempt counts from 1): the server's `Retry-After`
-    /// if given (capped at `maxDelay`), else exponential backoff with full jitter.
+    /// if given — in full, never shortened (retrying early only prolongs throttling; research-15
+    /// §2.3, G-THR https://learn.microsoft.com/graph/throttling) — else exponential backoff with
+    /// full jitter capped at `maxDelay`. A wait beyond `maxTotal` is not made: the transport
+    /// returns the reply at once.
     public func delay(afterAttempt attempt: Int, retryAfter: Duration?) -> Duration {
-        if let retryAfter { return min(retryAfter, maxDelay) }
+        if let retryAfter { return retryAfter }
         let exponential = baseDelay * (1 << min(attempt - 1, 16))
         let capped = min(exponential, maxDelay)
         let milliseconds = capped.components.seconds * 1000 + capped.components.attoseconds / 1_000_000_000_000_000
