@@ -38,14 +38,20 @@ struct EmulatorCommand: AsyncParsableCommand {
             let certificates = try tls ? EmulatorTLS.make() : nil
             if let certificates, let caOut {
                 try AtomicFile.write(Array(certificates.caPEM.utf8), to: caOut, mode: 0o644)
-                Terminal.note("CA certificate written to \(caOut): trust it with REQUESTS_CA_BUNDLE=\(caOut) and CURL_CA_BUNDLE=\(caOut) (Python SDKs, curl); clavis's own commands reach the emulator over plain http on loopback")
+                Terminal.note("CA certificate written to \(caOut): trust it with --ca-file \(caOut) (or CLAVIS_CA_FILE=\(caOut)) for clavis, REQUESTS_CA_BUNDLE=\(caOut) and CURL_CA_BUNDLE=\(caOut) for Python SDKs and curl")
             }
             let scheme = certificates == nil ? "http" : "https"
-            let app = try Emulator.buildApplication(state: state, host: host, port: port, tls: certificates, logger: logger) { port in
-                Terminal.note("clavis emulator listening on \(scheme)://\(host):\(port) (authority for --authority)")
-                Terminal.printLine("\(scheme)://\(host):\(port)")
+            let urlHost = host.contains(":") ? "[\(host)]" : host
+            let services = try Emulator.buildServices(state: state, host: host, port: port, tls: certificates, logger: logger) { vault, port in
+                if let vault {
+                    Terminal.note("key vault \(vault) at \(scheme)://\(urlHost):\(port) (secrets at /secrets/NAME; keyvault:\(scheme)://\(urlHost):\(port)/secrets/NAME)")
+                    Terminal.printLine("vault \(vault) \(scheme)://\(urlHost):\(port)")
+                } else {
+                    Terminal.note("clavis emulator listening on \(scheme)://\(urlHost):\(port) (authority for --authority)")
+                    Terminal.printLine("\(scheme)://\(urlHost):\(port)")
+                }
             }
-            try await ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
+            try await ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
         }
     }
 }
