@@ -92,8 +92,10 @@ struct TokenCommand: AsyncParsableCommand {
             if !requireRole.isEmpty {
                 let authority = try credentials.authority.map(Authority.init) ?? Authority.fromEnvironment()
                 let validator = TokenValidator(authority: authority, audiences: [context.resource], requiredRoles: requireRole)
-                _ = try await validator.validate(jwt)
-                Terminal.note("verified: signature, audience, expiry, roles \(requireRole.joined(separator: ", "))")
+                let validated = try await validator.validate(jwt)
+                Terminal.note(validated.signatureVerified
+                              ? "verified: signature, audience, expiry, roles \(requireRole.joined(separator: ", "))"
+                              : "checked: audience, expiry, roles \(requireRole.joined(separator: ", ")) — not the signature: this is a Microsoft Graph token (nonce header), which only Graph can verify")
             }
             if json {
                 let summary = ["aud", "tid", "appid", "azp", "roles", "oid", "idtyp", "exp"].reduce(into: [String: DecodedToken.JSONValue]()) {
@@ -125,8 +127,10 @@ struct TokenCommand: AsyncParsableCommand {
         var verify = false
         @Option(help: "The authority that issued the token: its keys verify the signature, and v2.0 tokens' iss names it (default: AZURE_AUTHORITY_HOST or public).")
         var authority: String?
+        @OptionGroup var tls: TLSOptions
 
         func run() async throws {
+            try tls.apply()
             let input = try Terminal.readAll(fd: 0, what: "stdin").trimmingOneTrailingNewline()
             guard let text = input.revealedString()?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else {
                 throw CLIFailure(message: "pipe a token on stdin: … | clavis token decode", exitCode: 64)
@@ -134,7 +138,14 @@ struct TokenCommand: AsyncParsableCommand {
             let decoded = try DecodedToken(text)
             try Terminal.printJSON(["header": decoded.header, "claims": decoded.claims])
             let validator = TokenValidator(authority: try authority.map(Authority.init) ?? Authority.fromEnvironment(), requiredRoles: requireRole)
-            if verify { _ = try await validator.validate(text) } else { try validator.checkClaims(decoded) }
+            if verify {
+                let validated = try await validator.validate(text)
+                if !validated.signatureVerified {
+                    Terminal.note("claims checked; the signature was not: this is a Microsoft Graph token (nonce header), which only Graph can verify")
+                }
+            } else {
+                try validator.checkClaims(decoded)
+            }
         }
     }
 }
