@@ -169,6 +169,11 @@ struct IdentityRoutes: Sendable {
         }
     }
 
+    /// A request header's value by name, case-insensitively.
+    static func header(_ name: String, in request: Request) -> String? {
+        request.headers.first { $0.name.canonicalName == name.lowercased() }?.value
+    }
+
     /// `Authorization: Basic base64(urlencode(id):urlencode(secret))`, if sent.
     static func basicCredentials(_ header: String?) -> (id: String, secret: String)? {
         guard let header, header.lowercased().hasPrefix("basic "), let data = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
@@ -182,13 +187,13 @@ struct IdentityRoutes: Sendable {
             let query = request.uri.queryParameters
             if appService {
                 // App Service compares the header with the IDENTITY_HEADER it gave the app.
-                guard let header = request.headers[HTTPField.Name("X-IDENTITY-HEADER")!], !header.isEmpty,
+                guard let header = Self.header("X-IDENTITY-HEADER", in: request), !header.isEmpty,
                       state.config.identityHeader.map({ $0 == header }) ?? true else {
                     return EntraReply.json(["error": "invalid_request", "error_description": "The X-IDENTITY-HEADER is missing or does not match IDENTITY_HEADER."],
                                            status: .unauthorized)
                 }
             } else {
-                guard request.headers[HTTPField.Name("Metadata")!] == "true" else {
+                guard Self.header("Metadata", in: request) == "true" else {
                     return EntraReply.json(["error": "invalid_request", "error_description": "Required metadata header not specified"], status: .badRequest)
                 }
             }

@@ -24,6 +24,7 @@ struct VaultAuth: Sendable {
         case "get": "Microsoft.KeyVault/vaults/secrets/getSecret/action"
         case "list": "Microsoft.KeyVault/vaults/secrets/readMetadata/action"
         case "set": "Microsoft.KeyVault/vaults/secrets/setSecret/action"
+        case "update": "Microsoft.KeyVault/vaults/secrets/update/action"
         case "delete": "Microsoft.KeyVault/vaults/secrets/delete"
         case "recover": "Microsoft.KeyVault/vaults/secrets/recover/action"
         case "purge": "Microsoft.KeyVault/vaults/secrets/purge/action"
@@ -35,7 +36,7 @@ struct VaultAuth: Sendable {
     func challenge(_ root: String) -> HTTPFields {
         var fields = HTTPFields()
         let login = state.identityBase ?? root
-        fields[HTTPField.Name("WWW-Authenticate")!] =
+        fields[.wwwAuthenticate] =
             "Bearer authorization=\"\(login)/\(vault.tenant)\", resource=\"\(vault.challengeResource ?? "https://vault.azure.net")\""
             + (vault.challengeScope.map { ", scope=\"\($0)\"" } ?? "")
         return fields
@@ -76,11 +77,12 @@ struct VaultAuth: Sendable {
     /// `nil` if `app` may run `operation`, else the 403 to send.
     func authorize(_ app: String, _ operation: String) -> Response? {
         let allowed = vault.access.first { $0.key.lowercased() == app.lowercased() }?.value ?? []
-        guard !allowed.contains(operation) else { return nil }
+        // PATCH is the access policy's `set` permission, and RBAC's own `update/action`.
+        guard !allowed.contains(operation == "update" ? "set" : operation) else { return nil }
         let rbac = (vault.authorization ?? "rbac") == "rbac"
         return VaultReply.error(.forbidden, "Forbidden",
                                 rbac ? "Caller is not authorized to perform action on resource. Action: '\(Self.dataAction(operation))'"
-                                     : "The user, group or application 'appid=\(app)' does not have secrets \(operation) permission on key vault '\(vault.name)'.",
+                                     : "The user, group or application 'appid=\(app)' does not have secrets \(operation == "update" ? "set" : operation) permission on key vault '\(vault.name)'.",
                                 inner: rbac ? "ForbiddenByRbac" : "ForbiddenByPolicy")
     }
 }

@@ -49,7 +49,7 @@ final class VaultRoutes: Sendable {
         for path in ["secrets/:name/:version", "secrets/:name"] {
             router.patch(RouterPath(path)) { request, context in
                 let body = try await request.body.collect(upTo: 1 << 20)
-                return try await self.handle(request, context, "set") { self.update(request, $0, version: context.parameters.get("version"), body: Data(buffer: body)) }
+                return try await self.handle(request, context, "update") { self.update(request, $0, version: context.parameters.get("version"), body: Data(buffer: body)) }
             }
         }
         router.delete("secrets/:name") { request, context in
