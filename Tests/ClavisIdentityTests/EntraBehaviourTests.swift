@@ -41,6 +41,24 @@ import Testing
         }
     }
 
+    /// Only a custom resource configured for v2 tokens gets them, and only from the v2 endpoint.
+    @Test func v2TokensOnlyForAResourceConfiguredForThem() async throws {
+        var config = F.config(certificatePEM: "")
+        config.v2Resources = ["api://clavis-custom"]
+        config.tenants[0].apps[0].permissions?["api://clavis-custom"] = ["Custom.Read"]
+        let emulator = try await Emulator.start(config)
+        defer { Task { await emulator.stop() } }
+        let form = [("grant_type", "client_credentials"), ("client_id", F.secretApp), ("client_secret", F.secret)]
+        let v2 = try Self.claims(try await Self.raw(emulator, "/\(F.tenant)/oauth2/v2.0/token", form: form + [("scope", "api://clavis-custom/.default")]))
+        #expect(v2.claims["ver"]?.string == "2.0" && v2.claims["azp"]?.string == F.secretApp && v2.claims["appid"] == nil)
+        #expect(v2.claims["iss"]?.string == "\(emulator.baseURL)/\(F.tenant)/v2.0" && v2.roles == ["Custom.Read"])
+        let v1 = try Self.claims(try await Self.raw(emulator, "/\(F.tenant)/oauth2/token", form: form + [("resource", "api://clavis-custom")]))
+        #expect(v1.claims["ver"]?.string == "1.0" && v1.claims["appid"]?.string == F.secretApp)
+        let vault = try Self.claims(try await Self.raw(emulator, "/\(F.tenant)/oauth2/v2.0/token", form: form + [("scope", "https://vault.azure.net/.default")]))
+        #expect(vault.claims["ver"]?.string == "1.0")
+        await emulator.stop()
+    }
+
     /// Graph tokens carry a `nonce` header; Clavis checks their claims only and says so. A nonce
     /// header on a token for another API is refused.
     @Test func graphTokensHaveANonceAndAreCheckedOnClaims() async throws {
