@@ -56,10 +56,21 @@ public struct KeyVaultClient: Sendable {
         return try Self.secret(from: reply, reference: reference)
     }
 
-    /// A secret's attributes, content type and tags (latest or a version), never its value.
+    /// A secret's attributes, content type and tags (latest or a version), never its value. A
+    /// disabled version cannot be read (403 `SecretDisabled`), so its properties come from the
+    /// versions list instead.
     public func properties(_ location: KeyVaultLocation, reference: String) async throws -> KeyVaultSecretProperties {
         let path = "/secrets/\(location.name ?? "")" + (location.version.map { "/\($0)" } ?? "")
-        let reply = try await send(.GET, location, path: path, reference: reference, operation: "get")
+        let reply: HTTPReply
+        do {
+            reply = try await send(.GET, location, path: path, reference: reference, operation: "get")
+        } catch let error as ClavisError where error.code == .permissionDenied && error.reason.contains("SecretDisabled") {
+            let versions = try await list(location, path: "/secrets/\(location.name ?? "")/versions", reference: reference).compactMap(KeyVaultSecretProperties.init)
+            let chosen = location.version.map { wanted in versions.first { $0.version?.lowercased() == wanted.lowercased() } }
+                ?? versions.max { ($0.created ?? 0, $0.updated ?? 0) < ($1.created ?? 0, $1.updated ?? 0) }
+            guard let chosen else { throw error }
+            return chosen
+        }
         guard let object = reply.jsonObject, let properties = KeyVaultSecretProperties(object) else {
             throw ClavisError(.serviceError, reference: reference, reason: "Key Vault's reply is not a secret bundle")
         }

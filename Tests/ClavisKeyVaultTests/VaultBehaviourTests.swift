@@ -131,6 +131,7 @@ import Testing
             #expect(item.recoveryLevel == "Recoverable+Purgeable" && item.recoverableDays == 90 && item.expires != nil)
             try await client.setEnabled(false, expiring, reference: "e")
             await expectCode(.permissionDenied, containing: "SecretDisabled") { _ = try await client.get(expiring, reference: "e") }
+            #expect(try await client.properties(expiring, reference: "e").enabled == false)  // from the versions list
             #expect(try await client.listProperties(try Self.location(emulator, "slow"), reference: "v").first { $0.name == "Expiring" }?.enabled == false)
             try await client.setEnabled(true, expiring, reference: "e")
             #expect(try await client.properties(expiring, reference: "e").enabled)
