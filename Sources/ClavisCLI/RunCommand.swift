@@ -45,7 +45,7 @@ struct RunCommand: AsyncParsableCommand {
         var byName: [String: SecretEnvironment.Binding] = [:]
         for binding in planned { byName[binding.name] = binding }
 
-        switch await SecretEnvironment.resolve(Array(byName.values), with: CLIContext.resolver(options)) {
+        switch await SecretEnvironment.resolve(Array(byName.values), with: try CLIContext.resolver(options)) {
         case .failure(let failures):
             failures.lines.forEach { Terminal.printError($0) }
             throw ExitCode(1)

@@ -1,12 +1,12 @@
 import ArgumentParser
 import Clavis
 
-/// `clavis secret get|set|list|delete`.
+/// `clavis secret get|set|list|delete|copy|info|recover|purge`.
 struct SecretCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "secret",
         abstract: "Read, store, list and delete secrets by reference.",
-        subcommands: [Get.self, Set.self, List.self, Delete.self, Copy.self]
+        subcommands: [Get.self, Set.self, List.self, Delete.self, Copy.self, Info.self, Recover.self, Purge.self]
     )
 
     struct Get: AsyncParsableCommand {
@@ -47,15 +47,26 @@ struct SecretCommand: AsyncParsableCommand {
         @Argument(help: "Where to store it, e.g. keyring:SERVICE/USER or age:/path/store.age#NAME.")
         var reference: String
 
+        @Option(help: "Key Vault: the content type, e.g. text/plain.") var contentType: String?
+        @Option(help: "Key Vault: a tag NAME=VALUE (repeatable, at most 15).") var tag: [String] = []
+        @Option(help: "Key Vault: when it expires (2027-01-31, 2027-01-31T12:00:00Z or @UNIX; informational, reads still work).") var expires: String?
+        @Option(help: "Key Vault: not valid before (same formats; informational).") var notBefore: String?
+
         @OptionGroup var options: SourceOptions
 
         func run() async throws {
             let reference = try SecretReference(parsing: reference)
-            let resolver = CLIContext.resolver(options)
+            let resolver = try CLIContext.resolver(options)
             _ = try resolver.writableSource(for: reference)
+            let attributes = contentType != nil || !tag.isEmpty || expires != nil || notBefore != nil
+            if attributes { _ = try SecretCommand.vault(reference, resolver, requireName: true, what: "--content-type, --tag, --expires and --not-before") }
             let secret = try Terminal.readSecret(prompt: "Value for \(reference): ")
             guard !secret.isEmpty else { throw CLIFailure(message: "the value is empty; nothing was stored") }
-            try await resolver.store(secret, for: reference)
+            if attributes {
+                try await SecretCommand.setInVault(secret, reference, resolver: resolver, contentType: contentType, tags: tag, expires: expires, notBefore: notBefore)
+            } else {
+                try await resolver.store(secret, for: reference)
+            }
             Terminal.note("stored \(reference)")
         }
     }
@@ -71,10 +82,14 @@ struct SecretCommand: AsyncParsableCommand {
         @Flag(help: "Print a JSON array of names.")
         var json = false
 
+        @Flag(help: "Key Vault: list the soft-deleted secrets (with when each is purged).")
+        var deleted = false
+
         @OptionGroup var options: SourceOptions
 
         func run() async throws {
             let reference = try SecretReference(parsing: source)
+            if deleted { return try await SecretCommand.listDeleted(reference, options: options, json: json) }
             let names = try await CLIContext.resolver(options).listNames(in: reference)
             if json {
                 try Terminal.printJSON(names)
@@ -123,7 +138,7 @@ extension SecretCommand {
         @OptionGroup var options: SourceOptions
 
         func run() async throws {
-            let resolver = CLIContext.resolver(options)
+            let resolver = try CLIContext.resolver(options)
             let from = try SecretReference(parsing: source), to = try SecretReference(parsing: destination)
             let report = all
                 ? try await resolver.copyAll(from: from, to: to, overwrite: overwrite, dryRun: dryRun)
@@ -141,10 +156,11 @@ extension SecretCommand {
     }
 }
 
-/// What every command shares: the resolver.
+/// What every command shares: the resolver (and, first, the extra CAs HTTPS connections trust).
 enum CLIContext {
-    static func resolver(_ options: SourceOptions = SourceOptions()) -> SecretResolver {
-        .standard(interactive: options.unlock, ageUnlock: options.ageUnlock, additionallyAllowedTenants: options.additionallyAllowedTenants)
+    static func resolver(_ options: SourceOptions = SourceOptions()) throws -> SecretResolver {
+        try options.tls.apply()
+        return .standard(interactive: options.unlock, ageUnlock: options.ageUnlock, additionallyAllowedTenants: options.additionallyAllowedTenants)
     }
 }
 
@@ -162,6 +178,8 @@ struct SourceOptions: ParsableArguments {
     @Option(help: "Refuse age scrypt work factors above 2^N when opening a store.")
     var maxWorkFactor = 22
 
+    @OptionGroup var tls: TLSOptions
+
     @Option(name: .customLong("additionally-allowed-tenant"),
             help: "A tenant besides AZURE_TENANT_ID whose Key Vault challenges may be followed (repeatable; * for any; also AZURE_ADDITIONALLY_ALLOWED_TENANTS).")
     var additionallyAllowedTenants: [String] = []
@@ -177,5 +195,19 @@ struct SourceOptions: ParsableArguments {
             provider = { try Terminal.promptWithoutEcho("Store passphrase: ") }
         }
         return AgeUnlock(identityFiles: identities, passphrase: provider, maximumWorkFactor: maxWorkFactor)
+    }
+}
+
+/// `--ca-file`: CAs every HTTPS connection of the command trusts besides the system roots.
+struct TLSOptions: ParsableArguments {
+    @Option(name: .customLong("ca-file"),
+            help: "A PEM CA certificate to trust besides the system roots, e.g. the emulator's (repeatable; also CLAVIS_CA_FILE, and SSL_CERT_FILE as OpenSSL tools read it).")
+    var caFiles: [String] = []
+
+    /// Adds the files to the trust of every HTTP client made from now on, after checking them and
+    /// the files the environment names.
+    func apply() throws {
+        try TrustedCAs.validateEnvironment()
+        try TrustedCAs.add(files: caFiles)
     }
 }

@@ -96,8 +96,10 @@ struct TokenCommand: AsyncParsableCommand {
             if !requireRole.isEmpty {
                 let authority = try credentials.authority.map(Authority.init) ?? Authority.fromEnvironment()
                 let validator = TokenValidator(authority: authority, audiences: [context.resource], requiredRoles: requireRole)
-                _ = try await validator.validate(jwt)
-                Terminal.note("verified: signature, audience, expiry, roles \(requireRole.joined(separator: ", "))")
+                let validated = try await validator.validate(jwt)
+                Terminal.note(validated.signatureVerified
+                              ? "verified: signature, audience, expiry, roles \(requireRole.joined(separator: ", "))"
+                              : "checked: audience, expiry, roles \(requireRole.joined(separator: ", ")) — not the signature: this is a Microsoft Graph token (nonce header), which only Graph can verify")
             }
             if json {
                 let summary = ["aud", "tid", "appid", "azp", "roles", "oid", "idtyp", "exp"].reduce(into: [String: DecodedToken.JSONValue]()) {
@@ -131,12 +133,14 @@ struct TokenCommand: AsyncParsableCommand {
         var authority: String?
         @Flag(help: "Never use the network: refuse --verify (which fetches the issuer's keys) instead of reaching out.")
         var offline = false
+        @OptionGroup var tls: TLSOptions
 
         func run() async throws {
             if verify && offline {
                 throw CLIFailure(message: "--verify fetches the issuer's signing keys over the network, and --offline forbids that; drop one (claims are checked offline either way)",
                                  exitCode: 64)
             }
+            try tls.apply()
             let input = try Terminal.readAll(fd: 0, what: "stdin").trimmingOneTrailingNewline()
             guard let text = input.revealedString()?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else {
                 throw CLIFailure(message: "pipe a token on stdin: … | clavis token decode", exitCode: 64)
@@ -147,7 +151,10 @@ struct TokenCommand: AsyncParsableCommand {
             if verify {
                 let issuer = try authority.map(Authority.init) ?? Authority.fromEnvironment()
                 Terminal.note("verifying the signature with the keys published by \(issuer) (fetched over the network; --authority names another issuer)")
-                _ = try await validator.validate(text)
+                let validated = try await validator.validate(text)
+                if !validated.signatureVerified {
+                    Terminal.note("claims checked; the signature was not: this is a Microsoft Graph token (nonce header), which only Graph can verify")
+                }
             } else {
                 try validator.checkClaims(decoded)
             }

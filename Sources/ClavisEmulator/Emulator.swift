@@ -7,15 +7,14 @@ import NIOCore
 import ServiceLifecycle
 import Synchronization
 
-/// The offline stand-in for Entra ID, Key Vault, the Defender XDR API and Microsoft Graph security: one `buildApplication` used
-/// by `clavis emulator serve`, `clavis demo` and the tests.
+/// The offline stand-in for Entra ID, Key Vault, the Defender XDR API and Microsoft Graph security:
+/// one `buildServices` used by `clavis-emulator serve`, `clavis demo` and the tests.
 public enum Emulator {
-    /// The router with every route group and the admin endpoints (`/_emulator/stats`,
-    /// `/_emulator/faults`, `/_emulator/reset`).
+    /// The router of the Entra ID and Defender side, with the admin endpoints (`/_emulator/stats`,
+    /// `/_emulator/faults`, `/_emulator/reset`). Vaults have origins of their own (``vaultRouter(state:vault:scheme:)``).
     public static func buildRouter(state: EmulatorState, scheme: String = "http") -> Router<BasicRequestContext> {
         let router = Router()
         IdentityRoutes(state: state, scheme: scheme).register(on: router)
-        VaultRoutes(state: state, scheme: scheme).register(on: router)
         DefenderRoutes(state: state, scheme: scheme).register(on: router)
         router.get("/_emulator/stats") { _, _ in EntraReply.json(state.statistics) }
         router.post("/_emulator/reset") { _, _ in state.reset(); return EntraReply.json(["reset": true]) }
@@ -28,29 +27,69 @@ public enum Emulator {
         return router
     }
 
-    /// An application serving `state` on `host:port` (port 0 picks a free one; `onStart` gets it).
+    /// The router of one vault, served at the root of its own origin as Azure serves
+    /// `https://NAME.vault.azure.net/`.
+    static func vaultRouter(state: EmulatorState, vault: EmulatorConfig.Vault, scheme: String) -> Router<BasicRequestContext> {
+        let router = Router()
+        VaultRoutes(state: state, vault: vault, scheme: scheme).register(on: router)
+        return router
+    }
+
+    /// An application serving the Entra ID and Defender side of `state` on `host:port` (port 0
+    /// picks a free one; `onStart` gets it).
     public static func buildApplication(state: EmulatorState, host: String = "127.0.0.1", port: Int = 0, tls: EmulatorTLS? = nil,
                                         logger: Logger = Logger(label: "clavis.emulator"),
                                         onStart: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
-        let configuration = ApplicationConfiguration(address: .hostname(host, port: port), serverName: "clavis-emulator")
-        let server: HTTPServerBuilder = try tls.map { try .tls(.http1(), tlsConfiguration: $0.serverConfiguration) } ?? .http1()
-        return Application(router: buildRouter(state: state, scheme: tls == nil ? "http" : "https"), server: server,
-                           configuration: configuration, onServerRunning: { channel in await onStart(channel.localAddress?.port ?? port) },
-                           logger: logger)
+        try application(router: buildRouter(state: state, scheme: tls == nil ? "http" : "https"), host: host, port: port, tls: tls,
+                        logger: logger, onStart: onStart)
     }
 
-    /// Starts an emulator in this process, on a free loopback port.
+    static func application(router: Router<BasicRequestContext>, host: String, port: Int, tls: EmulatorTLS?, logger: Logger,
+                            onStart: @escaping @Sendable (Int) async -> Void) throws -> Application<RouterResponder<BasicRequestContext>> {
+        let configuration = ApplicationConfiguration(address: .hostname(host, port: port), serverName: "clavis-emulator")
+        let server: HTTPServerBuilder = try tls.map { try .tls(.http1(), tlsConfiguration: $0.serverConfiguration) } ?? .http1()
+        return Application(router: router, server: server, configuration: configuration,
+                           onServerRunning: { channel in await onStart(channel.localAddress?.port ?? port) }, logger: logger)
+    }
+
+    /// Every service of the emulator: the Entra ID and Defender side on `port`, and each vault on
+    /// its own port (its `port`, else `port + 1 + index`, else a free one when `port` is 0).
+    /// `onStart` gets `nil` and the main port, then each vault's name and port.
+    public static func buildServices(state: EmulatorState, host: String = "127.0.0.1", port: Int = 0, tls: EmulatorTLS? = nil,
+                                     logger: Logger = Logger(label: "clavis.emulator"),
+                                     onStart: @escaping @Sendable (String?, Int) async -> Void = { _, _ in }) throws -> [any Service] {
+        let scheme = tls == nil ? "http" : "https"
+        let urlHost = host.contains(":") ? "[\(host)]" : host
+        var services: [any Service] = [try application(router: buildRouter(state: state, scheme: scheme), host: host, port: port, tls: tls, logger: logger) { bound in
+            state.setIdentityBase("\(scheme)://\(urlHost):\(bound)")
+            await onStart(nil, bound)
+        }]
+        for (index, vault) in (state.config.vaults ?? []).enumerated() {
+            let vaultPort = vault.port ?? (port == 0 ? 0 : port + 1 + index)
+            services.append(try application(router: vaultRouter(state: state, vault: vault, scheme: scheme), host: host, port: vaultPort, tls: tls,
+                                            logger: logger) { bound in await onStart(vault.name, bound) })
+        }
+        return services
+    }
+
+    /// Starts an emulator in this process, on free loopback ports.
     public static func start(_ config: EmulatorConfig, tls: EmulatorTLS? = nil, logger: Logger? = nil) async throws -> RunningEmulator {
         var quiet = logger ?? Logger(label: "clavis.emulator")
         if logger == nil { quiet.logLevel = .warning }
         let state = try await EmulatorState(config: config)
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let app = try buildApplication(state: state, tls: tls, logger: quiet) { port in continuation.yield(port) }
-        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: quiet))
+        let (ports, continuation) = AsyncStream<(String?, Int)>.makeStream()
+        let services = try buildServices(state: state, tls: tls, logger: quiet) { name, port in continuation.yield((name, port)) }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [], logger: quiet))
         let task = Task { try await group.run() }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw CancellationError() }
-        return RunningEmulator(state: state, port: port, scheme: tls == nil ? "http" : "https", group: group, task: task)
+        var main: Int?
+        var vaults: [String: Int] = [:]
+        for await (name, port) in ports {
+            if let name { vaults[name] = port } else { main = port }
+            if main != nil, vaults.count == services.count - 1 { break }
+        }
+        guard let main else { throw CancellationError() }
+        let scheme = tls == nil ? "http" : "https"
+        return RunningEmulator(state: state, port: main, scheme: scheme, vaultPorts: vaults, group: group, task: task)
     }
 }
 
@@ -65,16 +104,23 @@ public final class RunningEmulator: Sendable {
     let group: ServiceGroup
     let task: Task<Void, any Error>
 
-    init(state: EmulatorState, port: Int, scheme: String, group: ServiceGroup, task: Task<Void, any Error>) {
+    /// Each vault's port, by vault name.
+    public let vaultPorts: [String: Int]
+
+    init(state: EmulatorState, port: Int, scheme: String, vaultPorts: [String: Int], group: ServiceGroup, task: Task<Void, any Error>) {
         self.state = state
         self.port = port
         self.scheme = scheme
+        self.vaultPorts = vaultPorts
         self.group = group
         self.task = task
     }
 
     /// `http(s)://127.0.0.1:PORT`.
     public var baseURL: String { "\(scheme)://127.0.0.1:\(port)" }
+
+    /// The vault's URL, `http(s)://127.0.0.1:PORT` (secrets at `/secrets/NAME`); `nil` for an unknown vault.
+    public func vaultURL(_ name: String) -> String? { vaultPorts[name].map { "\(scheme)://127.0.0.1:\($0)" } }
 
     /// Stops it and waits until it has.
     public func stop() async {

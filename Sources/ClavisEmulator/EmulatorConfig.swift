@@ -9,10 +9,17 @@ public struct EmulatorConfig: Codable, Sendable {
     public var tokenLifetime: Int?
     /// `refresh_in` to send (seconds), if any.
     public var refreshIn: Int?
-    /// Key vaults, served at `/vaults/NAME`.
+    /// Key vaults, each served at the root of its own origin (a port of its own), as Azure serves
+    /// `https://NAME.vault.azure.net`.
     public var vaults: [Vault]?
     /// The Defender XDR API stand-in.
     public var defender: Defender?
+    /// The value App Service managed identity requires in `X-IDENTITY-HEADER` (its `IDENTITY_HEADER`);
+    /// nil: any non-empty value.
+    public var identityHeader: String?
+    /// Custom resources configured to accept v2 tokens (`accessTokenAcceptedVersion: 2`); every other
+    /// resource — Microsoft's APIs included — gets v1 tokens from either endpoint.
+    public var v2Resources: [String]?
 
     /// The Defender side: generated incidents and the rate limit.
     public struct Defender: Codable, Sendable {
@@ -57,15 +64,23 @@ public struct EmulatorConfig: Codable, Sendable {
 
     /// A key vault.
     public struct Vault: Codable, Sendable {
-        /// The vault's name (`/vaults/NAME`).
+        /// The vault's name (printed with its URL; ids are `https://HOST:PORT/secrets/NAME/VERSION`).
         public var name: String
+        /// The port it listens on (nil: the emulator's port + 1 + its index, or any free one when that is 0).
+        public var port: Int?
+        /// How long delete, recover and purge take to complete, in milliseconds (Azure: about 1–5 s;
+        /// default 1000). Meanwhile Key Vault answers 409 `ObjectIsBeingDeleted` / 404.
+        public var pendingMilliseconds: Int?
+        /// Days a deleted secret stays recoverable (`recoverableDays`, `scheduledPurgeDate`; default 90).
+        public var recoverableDays: Int?
         /// The tenant it belongs to (its id).
         public var tenant: String
         /// Initial secrets (name → value).
         public var secrets: [String: String]?
         /// Disabled secrets' names.
         public var disabled: [String]?
-        /// Who may do what: client id → operations among `get`, `list`, `set`, `delete`.
+        /// Who may do what: client id → operations among `get`, `list`, `set`, `delete`, `recover`,
+        /// `purge` (access-policy permissions; RBAC 403s name the matching data action).
         public var access: [String: [String]]
         /// `rbac` (ForbiddenByRbac) or `policy` (ForbiddenByPolicy) in 403 replies.
         public var authorization: String?
@@ -83,8 +98,12 @@ public struct EmulatorConfig: Codable, Sendable {
         /// Creates a vault.
         public init(name: String, tenant: String, secrets: [String: String]? = nil, disabled: [String]? = nil, access: [String: [String]],
                     authorization: String? = nil, pageSize: Int? = nil, challengeResource: String? = nil, challengeScope: String? = nil,
-                    nextLinkScheme: String? = nil, nextLinkPort: Int? = nil) {
+                    nextLinkScheme: String? = nil, nextLinkPort: Int? = nil, port: Int? = nil, pendingMilliseconds: Int? = nil,
+                    recoverableDays: Int? = nil) {
             self.name = name
+            self.port = port
+            self.pendingMilliseconds = pendingMilliseconds
+            self.recoverableDays = recoverableDays
             self.tenant = tenant
             self.secrets = secrets
             self.disabled = disabled

@@ -48,18 +48,29 @@ public final class EmulatorState: Sendable {
     /// The configuration.
     public let config: EmulatorConfig
     let signingKey: JWTKit.Insecure.RSA.PrivateKey
+    /// The same key, for tokens signed outside JWTKit (Graph's `nonce` header).
+    let rawSigningKey: _RSA.Signing.PrivateKey
     let keyId: String
     let keys = JWTKeyCollection()
     private let faults = Mutex<[Fault]>([])
     private let counters = Mutex<[String: Int]>([:])
+    private let identityOrigin = Mutex<String?>(nil)
 
     /// Creates the state with a fresh 2048-bit RSA signing key.
     public init(config: EmulatorConfig) async throws {
         self.config = config
-        signingKey = try JWTKit.Insecure.RSA.PrivateKey(backing: _RSA.Signing.PrivateKey(keySize: .bits2048))
+        rawSigningKey = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        signingKey = try JWTKit.Insecure.RSA.PrivateKey(backing: rawSigningKey)
         keyId = String(UUID().uuidString.prefix(8)).lowercased()
         await keys.add(rsa: signingKey, digestAlgorithm: .sha256, kid: JWKIdentifier(string: keyId))
     }
+
+    /// The Entra ID side's origin (`https://127.0.0.1:PORT`) once it listens: vaults, each on an
+    /// origin of their own, name it in their challenges.
+    public var identityBase: String? { identityOrigin.withLock { $0 } }
+
+    /// Records the Entra ID side's origin.
+    func setIdentityBase(_ base: String) { identityOrigin.withLock { $0 = base } }
 
     /// Counts a request to `endpoint`.
     func count(_ endpoint: String) { counters.withLock { $0[endpoint, default: 0] += 1 } }

@@ -34,13 +34,19 @@ struct ServeCommand: AsyncParsableCommand {
         let certificates = try tls ? EmulatorTLS.make() : nil
         if let certificates, let caOut {
             try Data(certificates.caPEM.utf8).write(to: URL(fileURLWithPath: caOut), options: .atomic)
-            Output.note("CA certificate written to \(caOut): trust it with REQUESTS_CA_BUNDLE=\(caOut) and CURL_CA_BUNDLE=\(caOut) (Python SDKs, curl); clavis's own commands reach the emulator over plain http on loopback")
+            Output.note("CA certificate written to \(caOut): trust it with --ca-file \(caOut) (or CLAVIS_CA_FILE=\(caOut)) for clavis, REQUESTS_CA_BUNDLE=\(caOut) and CURL_CA_BUNDLE=\(caOut) for Python SDKs and curl")
         }
         let scheme = certificates == nil ? "http" : "https"
-        let app = try Emulator.buildApplication(state: state, host: host, port: port, tls: certificates, logger: logger) { port in
-            Output.note("clavis emulator listening on \(scheme)://\(host):\(port) (authority for --authority)")
-            Output.line("\(scheme)://\(host):\(port)")
+        let urlHost = host.contains(":") ? "[\(host)]" : host
+        let services = try Emulator.buildServices(state: state, host: host, port: port, tls: certificates, logger: logger) { vault, port in
+            if let vault {
+                Output.note("key vault \(vault) at \(scheme)://\(urlHost):\(port) (secrets at /secrets/NAME; keyvault:\(scheme)://\(urlHost):\(port)/secrets/NAME)")
+                Output.line("vault \(vault) \(scheme)://\(urlHost):\(port)")
+            } else {
+                Output.note("clavis emulator listening on \(scheme)://\(urlHost):\(port) (authority for --authority)")
+                Output.line("\(scheme)://\(urlHost):\(port)")
+            }
         }
-        try await ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
+        try await ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
     }
 }

@@ -68,4 +68,13 @@ public protocol TokenCredential: Sendable {
     func getToken(_ context: TokenRequestContext) async throws -> AccessToken
     /// A short description for errors, e.g. `client secret credential (app 1234…)`.
     var credentialDescription: String { get }
+    /// Forgets any token cached for `context`, so the next ``getToken(_:)`` asks the service
+    /// (called when a service refused a token that looked valid, e.g. Key Vault's 401 with an
+    /// unchanged challenge). Credentials without a cache need not implement it.
+    func invalidate(_ context: TokenRequestContext) async
+}
+
+extension TokenCredential {
+    /// Nothing to forget: this credential caches nothing.
+    public func invalidate(_ context: TokenRequestContext) async {}
 }

@@ -32,8 +32,14 @@ public struct EntraError: Error, Sendable, CustomStringConvertible {
         correlationId = object["correlation_id"] as? String
     }
 
-    /// Codes that a retry may clear (Entra's own transient failures).
-    public static let transientCodes: Set<Int> = [90055, 50033, 90024, 90006, 50196]
+    /// Codes that a retry may clear (Entra's own transient failures). Not AADSTS50196: that is
+    /// loop detection — the client asked too often (no token cache, a tight loop) — and retrying
+    /// makes it worse (entra-docs reference-error-codes: "The server terminated an operation because
+    /// it encountered a client request loop").
+    public static let transientCodes: Set<Int> = [90055, 50033, 90024, 90006]
+
+    /// Whether Entra detected a request loop (AADSTS50196).
+    public var isLoopDetected: Bool { codes.contains(50196) }
 
     /// Whether retrying later may succeed.
     public var isTransient: Bool { !codes.filter(Self.transientCodes.contains).isEmpty }
@@ -56,6 +62,7 @@ public struct EntraError: Error, Sendable, CustomStringConvertible {
             case 700021, 700023, 50027: return "the client assertion is malformed (issuer/subject, audience or format)"
             case 7000112: return "the application is disabled in the tenant"
             case 53003: return "Conditional Access blocked the request — ask the tenant's admins"
+            case 50196: return "Entra detected a request loop: this client asks for tokens too often — cache them (CachingTokenCredential) and back off before trying again"
             default: continue
             }
         }

@@ -63,6 +63,13 @@ public actor CachingTokenCredential: TokenCredential {
     /// Forgets every token.
     public func removeAll() { entries = [:] }
 
+    /// Forgets the token for `context` (a service refused it although it looked valid), unless a
+    /// request for a new one is already under way; the wrapped credential is told too.
+    public func invalidate(_ context: TokenRequestContext) async {
+        if entries[context]?.inFlight == nil { entries[context] = nil }
+        await base.invalidate(context)
+    }
+
     private func fetch(_ context: TokenRequestContext) -> Task<AccessToken, any Error> {
         Task {
             do {

@@ -81,6 +81,13 @@ public struct DecodedToken: Sendable {
 
     /// The `roles` claim (application permissions).
     public var roles: [String] { claims["roles"]?.strings ?? [] }
+    /// Whether the header carries a `nonce`, as Microsoft Graph's tokens do: their signature covers
+    /// a hash of the nonce, so only Graph can verify it (entra-docs `access-tokens.md`: "tokens for
+    /// Microsoft Graph … can't be validated" by other apps).
+    public var hasNonce: Bool { header["nonce"] != nil }
+    /// Whether ``TokenValidator/validate(_:now:)`` verified the signature (`false` for a Graph token
+    /// with a `nonce` header, whose claims alone were checked).
+    public var signatureVerified = false
     /// `exp` as a date.
     public var expiresOn: Date? { claims["exp"]?.number.map { Date(timeIntervalSince1970: $0) } }
     /// `nbf` as a date.
@@ -188,22 +195,48 @@ public struct TokenValidator: Sendable {
         }
     }
 
-    /// Verifies the signature with the issuing tenant's keys and checks the claims.
+    /// Graph's application id, an audience its tokens may carry instead of its URI.
+    static let graphAudiences = ["https://graph.microsoft.com", "https://graph.microsoft.com/", "00000003-0000-0000-c000-000000000000"]
+
+    /// Verifies the signature with the issuing tenant's keys and checks the claims. A Graph token
+    /// (a `nonce` header) has its claims checked only — its signature is Graph's alone to verify —
+    /// and the result says so (``DecodedToken/signatureVerified`` is `false`); a `nonce` header on a
+    /// token for any other audience is refused. A `kid` the cached keys lack makes one refetch
+    /// (Entra rolls its keys).
     public func validate(_ token: String, now: Date = Date()) async throws -> DecodedToken {
-        let decoded = try DecodedToken(token)
+        var decoded = try DecodedToken(token)
         try checkClaims(decoded, now: now)
-        let tenantForKeys = tenant ?? decoded.claims["tid"]?.string ?? "common"
-        let keys = try await signingKeys(tenant: tenantForKeys)
-        do {
-            _ = try await keys.verify(token, as: VerifiedClaims.self)
-        } catch {
-            throw ClavisError(.permissionDenied, reference: "token", reason: "the token's signature does not verify with tenant \(tenantForKeys)'s published keys")
+        if decoded.hasNonce {
+            let audience = decoded.claims["aud"]?.strings ?? []
+            guard !audience.isEmpty, audience.allSatisfy({ Self.graphAudiences.contains($0.lowercased()) }) else {
+                throw ClavisError(.permissionDenied, reference: "token",
+                                  reason: "the token has a nonce header, which only Microsoft Graph tokens carry, but it is for \(audience.joined(separator: ", "))")
+            }
+            return decoded
         }
-        return decoded
+        let tenantForKeys = tenant ?? decoded.claims["tid"]?.string ?? "common"
+        var (keys, kids, fresh) = try await signingKeys(tenant: tenantForKeys)
+        let kid = decoded.header["kid"]?.string
+        while true {
+            do {
+                _ = try await keys.verify(token, as: VerifiedClaims.self)
+                decoded.signatureVerified = true
+                return decoded
+            } catch {
+                // An unknown kid with cached keys: the tenant may have rolled its keys; refetch once.
+                if !fresh, let kid, !kids.contains(kid) {
+                    keyCache.remove(tenantForKeys)
+                    (keys, kids, fresh) = try await signingKeys(tenant: tenantForKeys)
+                    continue
+                }
+                throw ClavisError(.permissionDenied, reference: "token", reason: "the token's signature does not verify with tenant \(tenantForKeys)'s published keys")
+            }
+        }
     }
 
-    private func signingKeys(tenant: String) async throws -> JWTKeyCollection {
-        if let cached = keyCache.get(tenant) { return cached }
+    /// The tenant's keys, their key ids, and whether they were just fetched.
+    private func signingKeys(tenant: String) async throws -> (JWTKeyCollection, kids: Set<String>, fresh: Bool) {
+        if let (cached, kids) = keyCache.get(tenant) { return (cached, kids, false) }
         let discovery = try await transport.send(.GET, authority.openIDConfiguration(tenant: tenant))
         guard discovery.status == 200, let jwksURI = discovery.jsonObject?["jwks_uri"] as? String else {
             throw ClavisError(.serviceError, reference: authority.openIDConfiguration(tenant: tenant),
@@ -224,8 +257,9 @@ public struct TokenValidator: Sendable {
         } catch {
             throw ClavisError(.serviceError, reference: jwksURI, reason: "the JWKS is not valid: \(error)")
         }
-        keyCache.set(tenant, keys)
-        return keys
+        let kids = Set((jwks.jsonObject?["keys"] as? [[String: Any]] ?? []).compactMap { $0["kid"] as? String })
+        keyCache.set(tenant, keys, kids: kids)
+        return (keys, kids, true)
     }
 
     struct VerifiedClaims: JWTPayload {
@@ -233,15 +267,18 @@ public struct TokenValidator: Sendable {
     }
 
     final class KeyCache: Sendable {
-        private let state = Mutex<[String: (JWTKeyCollection, ContinuousClock.Instant)]>([:])
-        func get(_ tenant: String) -> JWTKeyCollection? {
+        private let state = Mutex<[String: (JWTKeyCollection, Set<String>, ContinuousClock.Instant)]>([:])
+        func get(_ tenant: String) -> (JWTKeyCollection, Set<String>)? {
             state.withLock { entries in
-                guard let (keys, expires) = entries[tenant], expires > ContinuousClock.now else { return nil }
-                return keys
+                guard let (keys, kids, expires) = entries[tenant], expires > ContinuousClock.now else { return nil }
+                return (keys, kids)
             }
         }
-        func set(_ tenant: String, _ keys: JWTKeyCollection) {
-            state.withLock { $0[tenant] = (keys, ContinuousClock.now + .seconds(3600)) }
+        func set(_ tenant: String, _ keys: JWTKeyCollection, kids: Set<String>) {
+            state.withLock { $0[tenant] = (keys, kids, ContinuousClock.now + .seconds(3600)) }
+        }
+        func remove(_ tenant: String) {
+            _ = state.withLock { $0.removeValue(forKey: tenant) }
         }
     }
 }

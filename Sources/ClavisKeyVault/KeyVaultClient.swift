@@ -3,20 +3,6 @@ import ClavisIdentity
 import Foundation
 import Synchronization
 
-/// A secret as Key Vault returns it.
-public struct KeyVaultSecret: Sendable {
-    /// The value.
-    public var value: Secret
-    /// The full identifier, `https://VAULT/secrets/NAME/VERSION`.
-    public var id: String
-    /// The content type, if set.
-    public var contentType: String?
-    /// Whether it is enabled.
-    public var enabled: Bool
-    /// Tags.
-    public var tags: [String: String]
-}
-
 /// The Key Vault secrets REST API (api-version 7.6) with challenge-based authentication.
 ///
 /// The first request to a vault goes without a token; the 401 challenge names the authority
@@ -25,7 +11,11 @@ public struct KeyVaultSecret: Sendable {
 /// disagree, then asks the credential for a token for exactly that resource, naming the
 /// challenge's tenant — which the credential honours only when it is its own tenant or one of its
 /// additionally allowed tenants — and repeats the request. The challenge is remembered per vault.
-/// A `nextLink` is followed only to the vault's own origin (scheme, host and port).
+/// A `nextLink` is followed only to the vault's own origin (scheme, host and port). A 401 with an
+/// unchanged challenge (the token was refused although it looked valid: revoked, or issued before a
+/// role change) drops the cached token and tries once more with a fresh one, as the Azure SDKs do
+/// (azure-keyvault-secrets `_shared/challenge_auth_policy.py`). Delete and recover wait until Key
+/// Vault has completed them, and a 409 `ObjectIsBeingDeleted` is retried (``KeyVaultPolling``).
 public struct KeyVaultClient: Sendable {
     /// The api-version sent.
     public static let apiVersion = "7.6"
@@ -33,7 +23,7 @@ public struct KeyVaultClient: Sendable {
     let transport: HTTPTransport
     /// The resource expected for hosts outside the Azure vault domains (the emulator).
     let expectedResource: String
-    private let challenges = ChallengeCache()
+    let challenges = ChallengeCache()
 
     final class ChallengeCache: Sendable {
         private let state = Mutex<[String: Challenge]>([:])
@@ -47,11 +37,16 @@ public struct KeyVaultClient: Sendable {
         var resource: String
     }
 
+    /// How delete and recover are awaited and `ObjectIsBeingDeleted` is retried.
+    let polling: KeyVaultPolling
+
     /// Creates a client.
-    public init(credential: any TokenCredential, transport: HTTPTransport = HTTPTransport(), expectedResource: String = "https://vault.azure.net") {
+    public init(credential: any TokenCredential, transport: HTTPTransport = HTTPTransport(), expectedResource: String = "https://vault.azure.net",
+                polling: KeyVaultPolling = .default) {
         self.credential = credential
         self.transport = transport
         self.expectedResource = expectedResource
+        self.polling = polling
     }
 
     /// Reads a secret (latest or a version).
@@ -61,155 +56,122 @@ public struct KeyVaultClient: Sendable {
         return try Self.secret(from: reply, reference: reference)
     }
 
-    /// Creates a new version of a secret.
-    public func set(_ location: KeyVaultLocation, value: Secret, contentType: String? = nil, tags: [String: String] = [:], reference: String) async throws {
+    /// A secret's attributes, content type and tags (latest or a version), never its value. A
+    /// disabled version cannot be read (403 `SecretDisabled`), so its properties come from the
+    /// versions list instead.
+    public func properties(_ location: KeyVaultLocation, reference: String) async throws -> KeyVaultSecretProperties {
+        let path = "/secrets/\(location.name ?? "")" + (location.version.map { "/\($0)" } ?? "")
+        let reply: HTTPReply
+        do {
+            reply = try await send(.GET, location, path: path, reference: reference, operation: "get")
+        } catch let error as ClavisError where error.code == .permissionDenied && error.reason.contains("SecretDisabled") {
+            let versions = try await list(location, path: "/secrets/\(location.name ?? "")/versions", reference: reference).compactMap(KeyVaultSecretProperties.init)
+            let chosen = location.version.map { wanted in versions.first { $0.version?.lowercased() == wanted.lowercased() } }
+                ?? versions.max { ($0.created ?? 0, $0.updated ?? 0) < ($1.created ?? 0, $1.updated ?? 0) }
+            guard let chosen else { throw error }
+            return chosen
+        }
+        guard let object = reply.jsonObject, let properties = KeyVaultSecretProperties(object) else {
+            throw ClavisError(.serviceError, reference: reference, reason: "Key Vault's reply is not a secret bundle")
+        }
+        return properties
+    }
+
+    /// Creates a new version of a secret. `notBefore` and `expires` are stored as attributes
+    /// (informational: Key Vault still returns the value outside them).
+    @discardableResult
+    public func set(_ location: KeyVaultLocation, value: Secret, contentType: String? = nil, tags: [String: String] = [:],
+                    notBefore: Date? = nil, expires: Date? = nil, enabled: Bool? = nil, reference: String) async throws -> KeyVaultSecretProperties {
         guard value.count <= 25 * 1024 else {
             throw ClavisError(.invalidValue, reference: reference, reason: "Key Vault secrets are limited to 25 KB; this one is \(value.count) bytes")
         }
+        guard tags.count <= 15 else { throw ClavisError(.invalidValue, reference: reference, reason: "Key Vault allows at most 15 tags; \(tags.count) were given") }
         guard let text = value.revealedString() else { throw ClavisError(.invalidValue, reference: reference, reason: "Key Vault secrets are text; this value is not UTF-8") }
         var body: [String: Any] = ["value": text]
         if let contentType { body["contentType"] = contentType }
         if !tags.isEmpty { body["tags"] = tags }
+        var attributes: [String: Any] = [:]
+        if let notBefore { attributes["nbf"] = Int(notBefore.timeIntervalSince1970) }
+        if let expires { attributes["exp"] = Int(expires.timeIntervalSince1970) }
+        if let enabled { attributes["enabled"] = enabled }
+        if !attributes.isEmpty { body["attributes"] = attributes }
         let data = try JSONSerialization.data(withJSONObject: body)
-        _ = try await send(.PUT, location, path: "/secrets/\(location.name ?? "")", body: Array(data), reference: reference, operation: "set")
+        let reply = try await send(.PUT, location, path: "/secrets/\(location.name ?? "")", body: Array(data), reference: reference, operation: "set")
+        guard let object = reply.jsonObject, let properties = KeyVaultSecretProperties(object) else {
+            throw ClavisError(.serviceError, reference: reference, reason: "Key Vault's reply is not a secret bundle")
+        }
+        return properties
     }
 
-    /// Deletes a secret (soft delete: recoverable until purged).
+    /// Enables or disables a version (the latest when the location names none), with
+    /// `PATCH /secrets/{name}/{version}`.
+    @discardableResult
+    public func setEnabled(_ enabled: Bool, _ location: KeyVaultLocation, reference: String) async throws -> KeyVaultSecretProperties {
+        let body = try JSONSerialization.data(withJSONObject: ["attributes": ["enabled": enabled]])
+        let reply = try await send(.PATCH, location, path: "/secrets/\(location.name ?? "")/\(location.version ?? "")", body: Array(body),
+                                   reference: reference, operation: "set")
+        guard let object = reply.jsonObject, let properties = KeyVaultSecretProperties(object) else {
+            throw ClavisError(.serviceError, reference: reference, reason: "Key Vault's reply is not a secret bundle")
+        }
+        return properties
+    }
+
+    /// Deletes a secret (soft delete: recoverable until purged) and waits until Key Vault lists it
+    /// as deleted.
     public func delete(_ location: KeyVaultLocation, reference: String) async throws {
-        _ = try await send(.DELETE, location, path: "/secrets/\(location.name ?? "")", reference: reference, operation: "delete")
+        let name = location.name ?? ""
+        _ = try await send(.DELETE, location, path: "/secrets/\(name)", reference: reference, operation: "delete")
+        try await poll(location, path: "/deletedsecrets/\(name)", reference: reference, what: "the deletion")
     }
 
-    /// Recovers a soft-deleted secret (all its versions).
+    /// Recovers a soft-deleted secret (all its versions) and waits until it can be read again.
     public func recover(_ location: KeyVaultLocation, reference: String) async throws {
-        _ = try await send(.POST, location, path: "/deletedsecrets/\(location.name ?? "")/recover", body: [], reference: reference, operation: "recover")
+        let name = location.name ?? ""
+        _ = try await send(.POST, location, path: "/deletedsecrets/\(name)/recover", body: [], reference: reference, operation: "recover")
+        try await poll(location, path: "/secrets/\(name)", reference: reference, what: "the recovery")
     }
 
-    /// Purges a soft-deleted secret for good, freeing its name.
+    /// Purges a soft-deleted secret for good, freeing its name (Key Vault frees it a few seconds
+    /// later: a write meanwhile is retried on `ObjectIsBeingDeleted`).
     public func purge(_ location: KeyVaultLocation, reference: String) async throws {
         _ = try await send(.DELETE, location, path: "/deletedsecrets/\(location.name ?? "")", reference: reference, operation: "purge")
     }
 
+    /// A soft-deleted secret.
+    public func deleted(_ location: KeyVaultLocation, reference: String) async throws -> KeyVaultDeletedSecret {
+        let reply = try await send(.GET, location, path: "/deletedsecrets/\(location.name ?? "")", reference: reference, operation: "get")
+        guard let object = reply.jsonObject, let deleted = KeyVaultDeletedSecret(object) else {
+            throw ClavisError(.serviceError, reference: reference, reason: "Key Vault's reply is not a deleted secret bundle")
+        }
+        return deleted
+    }
+
+    /// The soft-deleted secrets, with when each was deleted and is purged.
+    public func listDeleted(_ location: KeyVaultLocation, reference: String) async throws -> [KeyVaultDeletedSecret] {
+        try await list(location, path: "/deletedsecrets", reference: reference).compactMap(KeyVaultDeletedSecret.init)
+            .sorted { $0.properties.name.lowercased() < $1.properties.name.lowercased() }
+    }
+
     /// The names of soft-deleted secrets.
     public func listDeletedNames(_ location: KeyVaultLocation, reference: String) async throws -> [String] {
-        try await list(location, path: "/deletedsecrets", reference: reference).compactMap { id in id.split(separator: "/").last.map(String.init) }.sorted()
+        try await listDeleted(location, reference: reference).map(\.properties.name)
+    }
+
+    /// The vault's secrets' properties, following `nextLink` across pages.
+    public func listProperties(_ location: KeyVaultLocation, reference: String) async throws -> [KeyVaultSecretProperties] {
+        try await list(location, path: "/secrets", reference: reference).compactMap(KeyVaultSecretProperties.init)
+            .sorted { $0.name.lowercased() < $1.name.lowercased() }
     }
 
     /// The names of the vault's secrets, following `nextLink` across pages.
     public func listNames(_ location: KeyVaultLocation, reference: String) async throws -> [String] {
-        try await list(location, path: "/secrets", reference: reference).compactMap { id in id.split(separator: "/").last.map(String.init) }.sorted()
+        try await listProperties(location, reference: reference).map(\.name)
     }
 
     /// The versions of a secret.
     public func listVersions(_ location: KeyVaultLocation, reference: String) async throws -> [String] {
         try await list(location, path: "/secrets/\(location.name ?? "")/versions", reference: reference)
-            .compactMap { id in id.split(separator: "/").last.map(String.init) }
-    }
-
-    private func list(_ location: KeyVaultLocation, path: String, reference: String) async throws -> [String] {
-        var ids: [String] = []
-        var reply = try await send(.GET, location, path: path, query: "maxresults=25", reference: reference, operation: "list")
-        var pages = 0
-        while true {
-            guard let object = reply.jsonObject else { throw ClavisError(.serviceError, reference: reference, reason: "a list page is not JSON") }
-            ids += (object["value"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
-            pages += 1
-            guard let next = object["nextLink"] as? String, !next.isEmpty, pages < 10_000 else { return ids }
-            // nextLink is followed verbatim, but only to the vault's own origin: same scheme, host and port.
-            guard let origin = Origin(next), origin == Origin(location.vault) else {
-                throw ClavisError(.permissionDenied, reference: reference,
-                                  reason: "a nextLink points to \(Origin(next)?.description ?? "an invalid URL"), outside the vault's origin \(Origin(location.vault)?.description ?? location.host); it was not followed",
-                                  hint: "a vault only pages within itself; check the vault URL (a proxy rewriting links?)")
-            }
-            reply = try await sendURL(.GET, next, location: location, reference: reference, operation: "list")
-        }
-    }
-
-    private func send(_ method: HTTPMethod, _ location: KeyVaultLocation, path: String, query: String? = nil, body: [UInt8]? = nil,
-                      reference: String, operation: String) async throws -> HTTPReply {
-        var url = location.vault.absoluteString + path + "?api-version=\(Self.apiVersion)"
-        if let query { url += "&" + query }
-        return try await sendURL(method, url, location: location, body: body, reference: reference, operation: operation)
-    }
-
-    private func sendURL(_ method: HTTPMethod, _ url: String, location: KeyVaultLocation, body: [UInt8]? = nil,
-                         reference: String, operation: String) async throws -> HTTPReply {
-        var headers: [(String, String)] = [("Accept", "application/json")]
-        if body != nil { headers.append(("Content-Type", "application/json")) }
-        var challenge = challenges.withLock { $0[location.host] }
-        for _ in 0..<2 {
-            var sent = headers
-            if let challenge {
-                let token = try await credential.getToken(TokenRequestContext(resource: challenge.resource, tenant: challenge.tenant))
-                guard let text = token.token.revealedString() else { throw ClavisError(.serviceError, reference: reference, reason: "the token is not text") }
-                sent.append(("Authorization", "Bearer \(text)"))
-            }
-            let reply = try await transport.send(method, url, headers: sent, body: challenge == nil ? (body == nil ? nil : []) : body)
-            if reply.status == 401, let header = reply.header("WWW-Authenticate") {
-                let parsed = try parseChallenge(header, location: location, reference: reference)
-                let known = challenge
-                challenges.withLock { $0[location.host] = parsed }
-                if let known, known == parsed {
-                    throw KeyVaultError.map(reply, reference: reference, operation: operation)
-                }
-                challenge = parsed
-                continue
-            }
-            if (200..<300).contains(reply.status) { return reply }
-            throw KeyVaultError.map(reply, reference: reference, operation: operation)
-        }
-        throw ClavisError(.permissionDenied, reference: reference, reason: "Key Vault kept asking for authentication")
-    }
-
-    /// Parses `Bearer authorization="https://login.windows.net/TENANT", resource="https://vault.azure.net"`
-    /// (or `authorization_uri`, `scope`) and checks it, as azure-keyvault-secrets'
-    /// `ChallengeAuthPolicy.on_challenge` does (azure-sdk-for-python,
-    /// sdk/keyvault/azure-keyvault-secrets/azure/keyvault/secrets/_shared/challenge_auth_policy.py:
-    /// the scope's domain must be a suffix of the vault's, and the challenge's tenant is passed to
-    /// the credential, whose `additionally_allowed_tenants` decide), and stricter: `scope` and
-    /// `resource`, when both are given, must agree (scope = resource + `/.default`); the resource
-    /// must be https and exactly the vault's domain (or `expectedResource` for other hosts).
-    func parseChallenge(_ header: String, location: KeyVaultLocation, reference: String) throws -> Challenge {
-        var parameters: [String: String] = [:]
-        let body = header.hasPrefix("Bearer ") ? String(header.dropFirst(7)) : header
-        for match in body.matches(of: /([A-Za-z_]+)="([^"]*)"/) {
-            parameters[String(match.output.1).lowercased()] = String(match.output.2)
-        }
-        let authorization = parameters["authorization"] ?? parameters["authorization_uri"]
-        let tenant = authorization.flatMap { URL(string: $0)?.path.split(separator: "/").first.map(String.init) }
-        func refuse(_ reason: String) -> ClavisError {
-            ClavisError(.permissionDenied, reference: reference, reason: "\(reason); no token was sent (none was requested)",
-                        hint: "a vault URL that is not a real Key Vault may be trying to harvest tokens — check the reference")
-        }
-        let resourceText: String
-        switch (parameters["resource"], parameters["scope"]) {
-        case let (resource?, scope?):
-            guard Self.trimmed(TokenRequestContext.scope(forResource: Self.trimmed(resource))).lowercased() == Self.trimmed(scope).lowercased() else {
-                throw refuse("the vault's challenge names resource \(resource) but scope \(scope), which disagree (the scope must be the resource + /.default)")
-            }
-            resourceText = resource
-        case let (resource?, nil):
-            resourceText = resource
-        case let (nil, scope?) where scope.hasSuffix("/.default"):
-            resourceText = String(scope.dropLast("/.default".count))
-        default:
-            throw ClavisError(.serviceError, reference: reference, reason: "Key Vault's authentication challenge names no resource")
-        }
-        guard let resourceURL = URL(string: resourceText), resourceURL.scheme?.lowercased() == "https", let resourceHost = resourceURL.host?.lowercased() else {
-            throw refuse("the vault's challenge names \(resourceText), which is not an https resource URI")
-        }
-        let domain = KeyVaultLocation.knownDomains.first { location.host.hasSuffix("." + $0) }
-        let matches = domain.map { $0 == resourceHost } ?? (Self.trimmed(resourceText).lowercased() == Self.trimmed(expectedResource).lowercased())
-        guard matches else {
-            throw refuse("the vault's challenge asks for a token for \(resourceText), which does not belong to \(location.host)")
-        }
-        return Challenge(tenant: tenant, resource: Self.trimmed(resourceText))
-    }
-
-    /// `text` without trailing slashes.
-    static func trimmed(_ text: String) -> String {
-        var text = text
-        while text.hasSuffix("/") { text.removeLast() }
-        return text
+            .compactMap { KeyVaultSecretProperties($0)?.version }
     }
 
     static func secret(from reply: HTTPReply, reference: String) throws -> KeyVaultSecret {

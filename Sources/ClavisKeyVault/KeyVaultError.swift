@@ -5,6 +5,14 @@ import Foundation
 /// Key Vault's error JSON `{"error":{"code","message","innererror":{"code"}}}`, mapped to
 /// Clavis errors with a hint per case.
 enum KeyVaultError {
+    /// A 409 `ObjectIsBeingDeleted`: a delete or purge of this name is still completing
+    /// (Key Vault's soft delete is asynchronous; it passes within seconds).
+    static func isBeingDeleted(_ reply: HTTPReply) -> Bool {
+        guard reply.status == 409 else { return false }
+        let error = reply.jsonObject?["error"] as? [String: Any]
+        return (error?["innererror"] as? [String: Any])?["code"] as? String == "ObjectIsBeingDeleted"
+    }
+
     static func map(_ reply: HTTPReply, reference: String, operation: String) -> ClavisError {
         let error = reply.jsonObject?["error"] as? [String: Any]
         let code = error?["code"] as? String ?? "HTTP \(reply.status)"
@@ -31,6 +39,10 @@ enum KeyVaultError {
         case (401, _):
             return ClavisError(.permissionDenied, reference: reference, reason: "Key Vault did not accept the token (\(code)): \(message)",
                                hint: "check that the token is for https://vault.azure.net and the vault's tenant")
+        case (409, "ObjectIsBeingDeleted"):
+            return ClavisError(.sourceUnavailable, reference: reference,
+                               reason: "Key Vault is still deleting or purging this secret (ObjectIsBeingDeleted) and did not finish while Clavis retried",
+                               hint: "Key Vault completes deletes and purges asynchronously, usually within seconds; try again shortly")
         case (409, "ObjectIsDeletedButRecoverable"):
             return ClavisError(.invalidValue, reference: reference, reason: "a deleted secret of this name is still recoverable (ObjectIsDeletedButRecoverable)",
                                hint: "recover it, or purge it first")

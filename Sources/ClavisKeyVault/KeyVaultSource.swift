@@ -36,7 +36,12 @@ public struct KeyVaultSource: WritableSecretSource {
         CachedSecretSource(self, ttl: ttl, refreshAhead: refreshAhead)
     }
 
-    func location(_ reference: SecretReference, requireName: Bool) throws -> KeyVaultLocation {
+    /// The client this source reads and writes with, for what only Key Vault offers (attributes,
+    /// recover, purge, deleted secrets).
+    public var vaultClient: KeyVaultClient { client }
+
+    /// Where `reference` points (`requireName`: it must name a secret, not just the vault).
+    public func location(_ reference: SecretReference, requireName: Bool) throws -> KeyVaultLocation {
         try checkScheme(of: reference)
         let location = try KeyVaultLocation(reference.locator, reference: reference.description, allowedHosts: allowedHosts)
         if requireName, location.name == nil {

@@ -45,7 +45,7 @@ import Testing
         try await F.withEmulator { emulator, authority, transport, _, _ in
             emulator.state.inject([Fault(target: "token", kind: "status", status: 400, count: 1)])
             let cache = CachingTokenCredential(secretCredential(authority, transport))
-            await expectClavis(.sourceUnavailable, containing: "AADSTS50196") { _ = try await cache.getToken(F.context) }
+            await expectClavis(.sourceUnavailable, containing: "AADSTS50033") { _ = try await cache.getToken(F.context) }
             _ = try await cache.getToken(F.context)
             #expect(emulator.state.statistics["token"] == 2)
         }
@@ -72,7 +72,7 @@ import Testing
     @Test func retriesAreBoundedAndInvalidClientIsNeverRetried() async throws {
         try await F.withEmulator { emulator, authority, transport, _, _ in
             emulator.state.inject([Fault(target: "token", kind: "status", status: 500)])
-            await expectClavis(.sourceUnavailable, containing: "AADSTS50196") { _ = try await secretCredential(authority, transport).getToken(F.context) }
+            await expectClavis(.sourceUnavailable, containing: "AADSTS50033") { _ = try await secretCredential(authority, transport).getToken(F.context) }
             #expect(emulator.state.statistics["token"] == 4)
             emulator.state.reset()
             _ = try? await secretCredential(authority, transport, secret: "wrong").getToken(F.context)

@@ -27,7 +27,7 @@ import Testing
             // Unconfigured, it is "unavailable" and the chain moves on.
             let unconfigured = EnvironmentCredential(environment: [:], resolver: SecretResolver([]), transport: transport)
             _ = try await ChainedTokenCredential([unconfigured, managed]).getToken(F.context)
-            #expect(emulator.state.statistics["imds"] == 1)
+            #expect(emulator.state.statistics["imds"] == 1)  // the probe was done (and remembered) above
         }
     }
 

@@ -33,7 +33,7 @@ import Testing
         #expect(msal.status == 0, "\(msal.stderr)")
         let decode = try await Command.clavis(["token", "decode", "--require-role", "Incident.Read.All", "--authority", emulator.baseURL], stdin: msal.stdout)
         #expect(decode.status == 0, "\(decode.stderr)")
-        #expect(decode.output.contains("\"azp\" : \"\(F.secretApp)\""))
+        #expect(decode.output.contains("\"appid\" : \"\(F.secretApp)\""))  // Defender tokens are v1, even from MSAL's v2 endpoint
         let missingRole = try await Command.clavis(["token", "decode", "--require-role", "Machine.Isolate", "--authority", emulator.baseURL], stdin: msal.stdout)
         #expect(missingRole.status == 1)
         #expect(missingRole.stderr.hasPrefix("error: permission denied: token: the token lacks the application permission(s) Machine.Isolate"))

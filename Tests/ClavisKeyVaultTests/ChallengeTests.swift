@@ -28,7 +28,7 @@ import Testing
     /// A plain-http emulator with the vaults above, and another loopback origin that counts what reaches it.
     static func withVaults(_ body: (RunningEmulator, RunningEmulator, Authority, HTTPTransport) async throws -> Void) async throws {
         let other = try await Emulator.start(config())
-        let emulator = try await Emulator.start(config(nextLinkPort: other.port))
+        let emulator = try await Emulator.start(config(nextLinkPort: other.vaultPorts["port"]))
         let transport = HTTPTransport(retry: RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(20), maxDelay: .milliseconds(200), maxTotal: .seconds(30)))
         do {
             try await body(emulator, other, try Authority(emulator.baseURL), transport)
@@ -82,7 +82,7 @@ import Testing
                 _ = try await source.listNames(in: V.ref(emulator, "port"))
             }
             #expect(other.state.statistics.isEmpty, "the other origin saw \(other.state.statistics)")
-            await expectCode(.permissionDenied, containing: "https://127.0.0.1:\(emulator.port), outside the vault's origin") {
+            await expectCode(.permissionDenied, containing: "https://127.0.0.1:\(try #require(emulator.vaultPorts["scheme"])), outside the vault's origin") {
                 _ = try await source.listNames(in: V.ref(emulator, "scheme"))
             }
         }
@@ -94,8 +94,8 @@ import Testing
             let reference = try V.ref(emulator, "prod", "/secrets/a")
             _ = try await source.secret(for: reference)  // challenge answered, token cached: the next request carries it
             emulator.state.inject([Fault(target: "vault", kind: "redirect", status: 307,
-                                         location: "http://127.0.0.1:\(other.port)/vaults/prod/secrets/a?api-version=7.6")])
-            await expectCode(.serviceError, containing: "HTTP 307, redirecting to 127.0.0.1:\(other.port)") { _ = try await source.secret(for: reference) }
+                                         location: "\(try V.url(other, "prod"))/secrets/a?api-version=7.6")])
+            await expectCode(.serviceError, containing: "HTTP 307, redirecting to 127.0.0.1:\(try #require(other.vaultPorts["prod"]))") { _ = try await source.secret(for: reference) }
             #expect(other.state.statistics.isEmpty, "the other origin saw \(other.state.statistics)")
         }
     }

@@ -26,7 +26,8 @@ enum VaultFixture {
         ], managedIdentities: [.init(clientId: managedIdentity, systemAssigned: true)])],
         vaults: [
             .init(name: "prod", tenant: tenant, secrets: ["defender-app-secret": appSecret, "old": "x"], disabled: ["old"],
-                  access: [reader: ["get", "list"], writer: ["get", "list", "set", "delete"], managedIdentity: ["get"]], pageSize: 3),
+                  access: [reader: ["get", "list"], writer: ["get", "list", "set", "delete", "recover", "purge"], managedIdentity: ["get"]], pageSize: 3,
+                  pendingMilliseconds: 0),
             .init(name: "legacy", tenant: tenant, secrets: ["a": "1"], access: [reader: ["list"]], authorization: "policy"),
             .init(name: "hostile", tenant: tenant, secrets: ["a": "1"], access: [reader: ["get"]], challengeResource: "https://vault.evil.example"),
         ])
@@ -66,7 +67,12 @@ enum VaultFixture {
     }
 
     static func ref(_ emulator: RunningEmulator, _ vault: String, _ path: String = "") throws -> SecretReference {
-        try SecretReference(parsing: "keyvault:\(emulator.baseURL)/vaults/\(vault)\(path)")
+        try SecretReference(parsing: "keyvault:\(try url(emulator, vault))\(path)")
+    }
+
+    /// The vault's origin (each vault has its own port, as each Azure vault has its own host).
+    static func url(_ emulator: RunningEmulator, _ vault: String) throws -> String {
+        try #require(emulator.vaultURL(vault), "no vault \(vault)")
     }
 }
 
@@ -90,16 +96,16 @@ func expectCode(_ code: ClavisError.Code, containing text: String? = nil, source
             let client = KeyVaultClient(credential: CachingTokenCredential(ClientSecretCredential(tenant: V.tenant, clientId: V.writer, reference: "m",
                                                                                                 authority: authority, transport: transport) { Secret(V.vaultSecret) }),
                                         transport: transport)
-            let location = try KeyVaultLocation("\(emulator.baseURL)/vaults/prod/secrets/s1", reference: "s1", allowedHosts: ["127.0.0.1"])
+            let location = try KeyVaultLocation("\(try V.url(emulator, "prod"))/secrets/s1", reference: "s1", allowedHosts: ["127.0.0.1"])
             let versions = try await client.listVersions(location, reference: "s1")
             #expect(versions.count == 2)
-            let first = try KeyVaultLocation("\(emulator.baseURL)/vaults/prod/secrets/s1/\(versions[0])", reference: "s1", allowedHosts: ["127.0.0.1"])
+            let first = try KeyVaultLocation("\(try V.url(emulator, "prod"))/secrets/s1/\(versions[0])", reference: "s1", allowedHosts: ["127.0.0.1"])
             #expect(try await client.get(first, reference: "s1").value.revealedString() == "v1")
             #expect(try await writer.secret(for: V.ref(emulator, "prod", "/secrets/s1")).revealedString() == "second")
             try await writer.delete(V.ref(emulator, "prod", "/secrets/s2"))
             await expectCode(.notFound) { _ = try await writer.secret(for: V.ref(emulator, "prod", "/secrets/s2")) }
             await expectCode(.invalidValue, containing: "ObjectIsDeletedButRecoverable") { try await writer.store(Secret("x"), for: V.ref(emulator, "prod", "/secrets/s2")) }
-            let s2 = try KeyVaultLocation("\(emulator.baseURL)/vaults/prod/secrets/s2", reference: "s2", allowedHosts: ["127.0.0.1"])
+            let s2 = try KeyVaultLocation("\(try V.url(emulator, "prod"))/secrets/s2", reference: "s2", allowedHosts: ["127.0.0.1"])
             #expect(try await client.listDeletedNames(s2, reference: "s2") == ["s2"])
             try await client.recover(s2, reference: "s2")
             #expect(try await writer.secret(for: V.ref(emulator, "prod", "/secrets/s2")).revealedString() == "v2")
@@ -128,7 +134,7 @@ func expectCode(_ code: ClavisError.Code, containing text: String? = nil, source
             let outsider = V.source(emulator, authority, transport, app: V.outsider)
             await expectCode(.permissionDenied) { _ = try await outsider.secret(for: V.ref(emulator, "prod", "/secrets/defender-app-secret")) }
             // An unreachable vault (nothing listens) is "unavailable", with the host named.
-            let nowhere = try SecretReference(parsing: "keyvault:http://127.0.0.1:9/vaults/x/secrets/a")
+            let nowhere = try SecretReference(parsing: "keyvault:http://127.0.0.1:9/secrets/a")
             let quick = KeyVaultSource(credential: ClientSecretCredential(tenant: V.tenant, clientId: V.reader, reference: "m", authority: authority,
                                                                           transport: transport) { Secret(V.vaultSecret) },
                                        transport: HTTPTransport(retry: .noRetries, attemptTimeout: .seconds(2)), allowedHosts: ["127.0.0.1"], environment: [:])
@@ -194,9 +200,9 @@ func expectCode(_ code: ClavisError.Code, containing text: String? = nil, source
                                                   resolver: resolver, authority: authority, transport: transport)
             let token = try await defender.getToken(TokenRequestContext(resource: "https://api.security.microsoft.com"))
             let decoded = try DecodedToken(try #require(token.token.revealedString()))
-            #expect(decoded.claims["azp"]?.string == V.defenderApp)
+            #expect(decoded.claims["appid"]?.string == V.defenderApp)  // a v1 token, as Entra issues for Defender
             #expect(decoded.roles == ["Incident.Read.All"])
-            #expect(emulator.state.statistics["imds"] == 1)
+            #expect(emulator.state.statistics["imds"] == 2)  // the header-less probe, then the token request
         }
     }
 }
@@ -206,7 +212,7 @@ func expectCode(_ code: ClavisError.Code, containing text: String? = nil, source
         try await V.withVault(tls: false) { emulator, authority, _ in
             let environment = ["AZURE_TENANT_ID": V.tenant, "AZURE_CLIENT_ID": V.writer, "AZURE_CLIENT_SECRET": V.vaultSecret,
                                "AZURE_AUTHORITY_HOST": authority.description, "CLAVIS_KEYVAULT_ALLOWED_HOSTS": "127.0.0.1"]
-            let vault = "keyvault:\(emulator.baseURL)/vaults/prod"
+            let vault = "keyvault:\(try V.url(emulator, "prod"))"
             let set = try await Command.clavis(["secret", "set", "\(vault)/secrets/from-cli"], stdin: Data("cli-value\n".utf8), environment: environment)
             #expect(set.status == 0, "\(set.stderr)")
             let get = try await Command.clavis(["secret", "get", "\(vault)/secrets/from-cli"], environment: environment)
@@ -218,6 +224,44 @@ func expectCode(_ code: ClavisError.Code, containing text: String? = nil, source
             #expect(gone.stderr.hasPrefix("error: secret not found"))
             let refused = try await Command.clavis(["secret", "get", "\(vault)/secrets/x"], environment: environment.filter { $0.key != "CLAVIS_KEYVAULT_ALLOWED_HOSTS" })
             #expect(refused.stderr.hasPrefix("error: invalid secret reference"))
+        }
+    }
+}
+
+@Suite struct KeyVaultAttributeCLITests {
+    /// `secret set` with Key Vault attributes, `secret info` (never the value), `list --deleted`,
+    /// `recover` and `purge`.
+    @Test func attributesRecoverAndPurgeFromTheCLI() async throws {
+        try await V.withVault(tls: false) { emulator, authority, _ in
+            let environment = ["AZURE_TENANT_ID": V.tenant, "AZURE_CLIENT_ID": V.writer, "AZURE_CLIENT_SECRET": V.vaultSecret,
+                               "AZURE_AUTHORITY_HOST": authority.description, "CLAVIS_KEYVAULT_ALLOWED_HOSTS": "127.0.0.1"]
+            let secret = "keyvault:\(try V.url(emulator, "prod"))/secrets/Tagged"
+            let value = "tagged-value-\(UUID().uuidString)"
+            let set = try await Command.clavis(["secret", "set", secret, "--content-type", "text/plain", "--tag", "env=prod", "--tag", "team=sec",
+                                                "--expires", "2030-01-31", "--not-before", "@1700000000"], stdin: Data("\(value)\n".utf8), environment: environment)
+            #expect(set.status == 0, "\(set.stderr)")
+            let info = try await Command.clavis(["secret", "info", secret, "--json"], environment: environment)
+            #expect(info.status == 0, "\(info.stderr)")
+            #expect(!info.output.contains(value) && !info.stderr.contains(value))
+            let properties = try JSONDecoder().decode(KeyVaultSecretProperties.self, from: info.stdout)
+            #expect(properties.contentType == "text/plain" && properties.tags == ["env": "prod", "team": "sec"])
+            let expected = Int(try Date("2030-01-31T00:00:00Z", strategy: .iso8601).timeIntervalSince1970)
+            #expect(properties.notBefore == 1_700_000_000 && properties.expires == expected)
+            let text = try await Command.clavis(["secret", "info", secret], environment: environment)
+            #expect(text.output.contains("tags: env=prod, team=sec") && text.output.contains("enabled: true"), "\(text.output)")
+            #expect(try await Command.clavis(["secret", "delete", secret], environment: environment).status == 0)
+            let deleted = try await Command.clavis(["secret", "list", "--deleted", "keyvault:\(try V.url(emulator, "prod"))"], environment: environment)
+            #expect(deleted.output.hasPrefix("Tagged (purged "), "\(deleted.output) \(deleted.stderr)")
+            let recover = try await Command.clavis(["secret", "recover", secret], environment: environment)
+            #expect(recover.status == 0, "\(recover.stderr)")
+            #expect(try await Command.clavis(["secret", "get", secret], environment: environment).output == value + "\n")
+            #expect(try await Command.clavis(["secret", "delete", secret], environment: environment).status == 0)
+            let purge = try await Command.clavis(["secret", "purge", secret], environment: environment)
+            #expect(purge.status == 0, "\(purge.stderr)")
+            let none = try await Command.clavis(["secret", "list", "--deleted", "keyvault:\(try V.url(emulator, "prod"))"], environment: environment)
+            #expect(none.status == 0 && none.output.isEmpty)
+            let notVault = try await Command.clavis(["secret", "purge", "env:HOME"], environment: environment)
+            #expect(notVault.status == 64 && notVault.stderr.contains("Key Vault feature"))
         }
     }
 }

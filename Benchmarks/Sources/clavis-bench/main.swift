@@ -79,7 +79,8 @@ let msalNanoseconds = Double(output.trimmingCharacters(in: .whitespacesAndNewlin
 
 // Key Vault: a cached read (the vault is hit once), and Defender paging throughput.
 let vault = KeyVaultSource(credential: CachingTokenCredential(credential()), allowedHosts: ["127.0.0.1"], environment: [:]).cached(ttl: .seconds(600))
-let vaultReference = try SecretReference(parsing: "keyvault:\(plain.baseURL)/vaults/bench/secrets/app-secret")
+// Each vault has its own origin (port); a missing one fails the read below with "connection refused".
+let vaultReference = try SecretReference(parsing: "keyvault:\(plain.vaultURL("bench") ?? "http://127.0.0.1:1")/secrets/app-secret")
 _ = try await vault.secret(for: vaultReference)
 let vaultElapsed = try await Task.detached {
     let start = ContinuousClock.now

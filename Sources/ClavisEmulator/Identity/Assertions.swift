@@ -23,8 +23,14 @@ enum Assertions {
         }
         let issuer = claims["iss"] as? String, subject = claims["sub"] as? String
         let now = Date().timeIntervalSince1970
-        if let exp = claims["exp"] as? Double, exp < now - 300 {
-            return EntraReply.error("invalid_client", code: 700024, message: "Client assertion is not within its valid time range.", status: .unauthorized)
+        // Entra checks the assertion's validity window, with 5 minutes of clock skew
+        // (entra-docs certificate-credentials.md: exp, nbf are required claims).
+        guard let exp = (claims["exp"] as? NSNumber)?.doubleValue else {
+            return EntraReply.error("invalid_client", code: 50027, message: "JWT token is invalid or malformed: it has no 'exp' claim.", status: .unauthorized)
+        }
+        let notBefore = (claims["nbf"] as? NSNumber)?.doubleValue
+        if exp < now - 300 || notBefore.map({ $0 > now + 300 }) == true {
+            return EntraReply.error("invalid_client", code: 700024, message: "Client assertion is not within its valid time range. Current time: \(Date(timeIntervalSince1970: now).ISO8601Format()), assertion valid from \(notBefore.map { Date(timeIntervalSince1970: $0).ISO8601Format() } ?? "-"), expiry time of assertion \(Date(timeIntervalSince1970: exp).ISO8601Format()).", status: .unauthorized)
         }
         if issuer != app.clientId {
             // Federated credential.

@@ -12,14 +12,14 @@ enum EntraReply {
     }
 
     /// `{"error","error_description":"AADSTSnnnn: … Trace ID … Correlation ID … Timestamp …","error_codes",…}`.
-    static func error(_ error: String, code: Int, message: String, status: HTTPResponse.Status) -> Response {
+    static func error(_ error: String, code: Int, message: String, status: HTTPResponse.Status, headers: HTTPFields = [:]) -> Response {
         let trace = UUID().uuidString.lowercased(), correlation = UUID().uuidString.lowercased()
         let timestamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: "Z")
         let description = "AADSTS\(code): \(message)\r\nTrace ID: \(trace)\r\nCorrelation ID: \(correlation)\r\nTimestamp: \(timestamp)"
         return json([
             "error": error, "error_description": description, "error_codes": [code], "timestamp": timestamp,
             "trace_id": trace, "correlation_id": correlation, "error_uri": "https://login.microsoftonline.com/error?code=\(code)",
-        ], status: status)
+        ], status: status, headers: headers)
     }
 }
 

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -47,15 +46,49 @@ struct IdentityRoutes: Sendable {
 
     func base(_ request: Request) -> String { "\(scheme)://\(request.head.authority ?? "127.0.0.1")" }
 
-    /// Applies an injected fault for `target`, or runs `body`.
+    /// Applies an injected fault for `target`, or runs `body`. Entra's faults look as Entra sends
+    /// them: a 429 is throttling (AADSTS90055, with `Retry-After`), a 5xx `temporarily_unavailable`
+    /// (AADSTS50033); kinds `loop` (AADSTS50196, loop detection — a client without a token cache)
+    /// and `consent` (AADSTS65001) inject those errors. IMDS faults have IMDS's shapes.
     func faulted(_ target: String, _ body: () async throws -> Response) async throws -> Response {
         let faulted = try await state.intercept(target) { fault, headers in
-            let status = HTTPResponse.Status(code: fault.status ?? 500)
-            return EntraReply.json(["error": "temporarily_unavailable", "error_description": "AADSTS50196: injected fault (HTTP \(status.code))",
-                                    "error_codes": [50196]], status: status, headers: headers)
+            target == "imds" ? Self.imdsFault(fault, headers) : Self.entraFault(fault, headers)
         }
         if let faulted { return faulted }
         return try await body()
+    }
+
+    static func entraFault(_ fault: Fault, _ headers: HTTPFields) -> Response {
+        switch fault.kind {
+        case "loop":
+            return EntraReply.error("invalid_request", code: 50196, message: "The server terminated an operation because it encountered a client request loop. Please contact your app vendor.",
+                                    status: HTTPResponse.Status(code: fault.status ?? 400), headers: headers)
+        case "consent":
+            return EntraReply.error("invalid_grant", code: 65001, message: "The user or administrator has not consented to use the application. Send an interactive authorization request for this user and resource.",
+                                    status: HTTPResponse.Status(code: fault.status ?? 400), headers: headers)
+        default:
+            let status = HTTPResponse.Status(code: fault.status ?? 503)
+            if status.code == 429 {
+                return EntraReply.error("temporarily_unavailable", code: 90055, message: "TenantThrottlingError: There are too many incoming requests. Retry later.",
+                                        status: status, headers: headers)
+            }
+            return EntraReply.error("temporarily_unavailable", code: 50033, message: "The service is temporarily unavailable. Retry the request.",
+                                    status: status, headers: headers)
+        }
+    }
+
+    /// IMDS's replies as its guidance lists them (azure-identity `imds.py` retries 404, 410, 429, 5xx).
+    static func imdsFault(_ fault: Fault, _ headers: HTTPFields) -> Response {
+        let status = HTTPResponse.Status(code: fault.status ?? 500)
+        let description: String
+        switch status.code {
+        case 400: description = "Multiple user assigned identities exist, please specify the clientId / resourceId of the identity in the token request"
+        case 404: description = "Identity not found: the managed identity is not yet available on this resource."
+        case 410: description = "IMDS is being updated; retry in at least 70 seconds."
+        case 429: description = "Too many requests."
+        default: description = "An unexpected error occurred while fetching the token; retry."
+        }
+        return EntraReply.json(["error": status.code == 400 ? "invalid_request" : "unavailable", "error_description": description], status: status, headers: headers)
     }
 
     func discovery(_ request: Request, _ context: BasicRequestContext, version: Int) async throws -> Response {
@@ -87,18 +120,25 @@ struct IdentityRoutes: Sendable {
             guard form["grant_type"] == "client_credentials" else {
                 return EntraReply.error("unsupported_grant_type", code: 70003, message: "The app requested an unsupported grant type.", status: .badRequest)
             }
-            guard let clientId = form["client_id"], let app = tenant.apps.first(where: { $0.clientId.lowercased() == clientId.lowercased() }) else {
-                return EntraReply.error("unauthorized_client", code: 700016, message: "Application with identifier '\(form["client_id"] ?? "")' was not found in the directory '\(tenant.id)'.", status: .badRequest)
+            // client_secret_basic (discovery advertises it): RFC 6749 §2.3.1, form-encoded id and secret.
+            let basic = Self.basicCredentials(request.headers[.authorization])
+            guard let clientId = basic?.id ?? form["client_id"], let app = tenant.apps.first(where: { $0.clientId.lowercased() == clientId.lowercased() }) else {
+                return EntraReply.error("unauthorized_client", code: 700016, message: "Application with identifier '\(basic?.id ?? form["client_id"] ?? "")' was not found in the directory '\(tenant.id)'.", status: .badRequest)
             }
             if app.disabled == true {
                 return EntraReply.error("unauthorized_client", code: 7000112, message: "Application '\(app.clientId)' is disabled.", status: .badRequest)
             }
             let resource: String
             if version == 2 {
-                guard let scope = form["scope"], scope.hasSuffix("/.default") else {
+                let scopes = (form["scope"] ?? "").split(separator: " ").map(String.init)
+                guard !scopes.isEmpty, scopes.allSatisfy({ $0.hasSuffix("/.default") }) else {
                     return EntraReply.error("invalid_scope", code: 1002012, message: "The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.", status: .badRequest)
                 }
-                resource = String(scope.dropLast("/.default".count))
+                let resources = scopes.map { String($0.dropLast("/.default".count)) }
+                guard Set(resources.map { KnownAPI.named($0)?.appId ?? $0.lowercased() }).count == 1, let first = resources.first else {
+                    return EntraReply.error("invalid_scope", code: 70011, message: "The provided value for the input parameter 'scope' is not valid. The scope \(scopes.joined(separator: " ")) is not valid. static scope limit exceeded.", status: .badRequest)
+                }
+                resource = first
             } else {
                 guard let value = form["resource"], !value.isEmpty else {
                     return EntraReply.error("invalid_request", code: 900144, message: "The request body must contain the following parameter: 'resource'.", status: .badRequest)
@@ -107,7 +147,7 @@ struct IdentityRoutes: Sendable {
             }
             let endpoint = "\(base(request))/\(tenantName)/oauth2/\(version == 2 ? "v2.0/" : "")token"
             let authentication: String
-            if let secret = form["client_secret"] {
+            if let secret = basic?.secret ?? form["client_secret"] {
                 guard app.secrets?.contains(secret) == true else {
                     return EntraReply.error("invalid_client", code: 7000215, message: "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '\(app.clientId)'.", status: .unauthorized)
                 }
@@ -118,86 +158,66 @@ struct IdentityRoutes: Sendable {
             } else {
                 return EntraReply.error("invalid_client", code: 7000218, message: "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.", status: .unauthorized)
             }
-            let permissions = app.permissions?.first { Self.sameResource($0.key, resource) }?.value
-            guard permissions != nil || Self.isKnownAPI(resource) else {
-                return EntraReply.error("invalid_resource", code: 500011, message: "The resource principal named \(resource) was not found in the tenant named \(tenant.id).", status: .badRequest)
+            let permissions = app.permissions?.first { KnownAPI.sameAPI($0.key, resource) }?.value
+            guard permissions != nil || KnownAPI.named(resource) != nil || (state.config.v2Resources ?? []).contains(where: { KnownAPI.same($0, resource) }) else {
+                return EntraReply.error("invalid_resource", code: 500011, message: "The resource principal named \(resource) was not found in the tenant named \(tenant.id). This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.", status: .badRequest)
             }
-            if app.consented == false, permissions?.isEmpty == false {
-                return EntraReply.error("invalid_grant", code: 65001, message: "The user or administrator has not consented to use the application with ID '\(app.clientId)'. Send an interactive authorization request for this user and resource.", status: .badRequest)
-            }
-            return try await issue(tenant: tenant, appId: app.clientId, resource: resource, roles: permissions ?? [], version: version,
-                                   request: request, authentication: authentication, managed: false)
+            // Without admin consent Entra still issues a token — without roles; the API then answers 403.
+            let roles = app.consented == false ? [] : (permissions ?? [])
+            return try await issue(Grant(tenant: tenant, appId: app.clientId, resource: resource, roles: roles, endpoint: version,
+                                         authentication: authentication, managed: false), request: request)
         }
+    }
+
+    /// A request header's value by name, case-insensitively.
+    static func header(_ name: String, in request: Request) -> String? {
+        request.headers.first { $0.name.canonicalName == name.lowercased() }?.value
+    }
+
+    /// `Authorization: Basic base64(urlencode(id):urlencode(secret))`, if sent.
+    static func basicCredentials(_ header: String?) -> (id: String, secret: String)? {
+        guard let header, header.lowercased().hasPrefix("basic "), let data = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+              let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":") else { return nil }
+        func decode(_ part: Substring) -> String { String(part).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(part) }
+        return (decode(text[..<colon]), decode(text[text.index(after: colon)...]))
     }
 
     func managedIdentity(_ request: Request, appService: Bool) async throws -> Response {
         try await faulted("imds") {
             let query = request.uri.queryParameters
             if appService {
-                guard request.headers[HTTPField.Name("X-IDENTITY-HEADER")!] != nil else {
-                    return EntraReply.json(["error": "invalid_request", "error_description": "X-IDENTITY-HEADER is missing"], status: .badRequest)
+                // App Service compares the header with the IDENTITY_HEADER it gave the app.
+                guard let header = Self.header("X-IDENTITY-HEADER", in: request), !header.isEmpty,
+                      state.config.identityHeader.map({ $0 == header }) ?? true else {
+                    return EntraReply.json(["error": "invalid_request", "error_description": "The X-IDENTITY-HEADER is missing or does not match IDENTITY_HEADER."],
+                                           status: .unauthorized)
                 }
             } else {
-                guard request.headers[HTTPField.Name("Metadata")!] == "true" else {
+                guard Self.header("Metadata", in: request) == "true" else {
                     return EntraReply.json(["error": "invalid_request", "error_description": "Required metadata header not specified"], status: .badRequest)
                 }
             }
             guard let resource = query.get("resource"), !resource.isEmpty else {
                 return EntraReply.json(["error": "invalid_request", "error_description": "Required query variable 'resource' is missing"], status: .badRequest)
             }
-            let wanted = query.get("client_id")
-            for tenant in state.config.tenants {
-                for identity in tenant.managedIdentities ?? [] where wanted.map({ $0.lowercased() == identity.clientId.lowercased() }) ?? (identity.systemAssigned ?? false) {
-                    let roles = identity.permissions?.first { Self.sameResource($0.key, resource) }?.value ?? []
-                    return try await issue(tenant: tenant, appId: identity.clientId, resource: resource, roles: roles, version: 1,
-                                           request: request, authentication: "2", managed: true)
-                }
+            let wanted = query.get("client_id") ?? query.get("clientid")
+            let all = state.config.tenants.flatMap { tenant in (tenant.managedIdentities ?? []).map { (tenant, $0) } }
+            let candidates: [(EmulatorConfig.Tenant, EmulatorConfig.ManagedIdentity)]
+            if let wanted {
+                candidates = all.filter { $0.1.clientId.lowercased() == wanted.lowercased() }
+            } else if let system = all.first(where: { $0.1.systemAssigned == true }) {
+                candidates = [system]
+            } else if all.count > 1 {
+                return Self.imdsFault(Fault(target: "imds", kind: "status", status: 400), [:])
+            } else {
+                candidates = all
             }
-            return EntraReply.json(["error": "invalid_request", "error_description": "Identity not found"], status: .badRequest)
+            guard let (tenant, identity) = candidates.first else {
+                return EntraReply.json(["error": "invalid_request", "error_description": "Identity not found"], status: .badRequest)
+            }
+            let roles = identity.permissions?.first { KnownAPI.sameAPI($0.key, resource) }?.value ?? []
+            return try await issue(Grant(tenant: tenant, appId: identity.clientId, resource: resource, roles: roles, endpoint: 1,
+                                         authentication: "2", managed: true), request: request)
         }
-    }
-
-    func issue(tenant: EmulatorConfig.Tenant, appId: String, resource: String, roles: [String], version: Int, request: Request,
-               authentication: String, managed: Bool) async throws -> Response {
-        let now = Int(Date().timeIntervalSince1970)
-        let lifetime = state.config.tokenLifetime ?? 3599
-        let objectId = Self.stableUUID(tenant.id + "/" + appId)
-        let claims = AppTokenClaims(
-            aud: resource, iss: version == 2 ? "\(base(request))/\(tenant.id)/v2.0" : "https://sts.windows.net/\(tenant.id)/",
-            iat: now, nbf: now, exp: now + lifetime, tid: tenant.id, oid: objectId, sub: objectId, idtyp: "app",
-            ver: version == 2 ? "2.0" : "1.0", uti: String(UUID().uuidString.prefix(22)), roles: roles.isEmpty ? nil : roles,
-            appid: version == 1 ? appId : nil, appidacr: version == 1 ? authentication : nil,
-            azp: version == 2 ? appId : nil, azpacr: version == 2 ? authentication : nil)
-        let token = try await state.keys.sign(claims, kid: JWKIdentifier(string: state.keyId))
-        var reply: [String: Any] = ["token_type": "Bearer", "access_token": token]
-        if managed {
-            reply.merge(["expires_in": String(lifetime), "expires_on": String(now + lifetime), "ext_expires_in": String(lifetime),
-                         "not_before": String(now), "resource": resource, "client_id": appId]) { $1 }
-        } else if version == 1 {
-            reply.merge(["expires_in": String(lifetime), "ext_expires_in": String(lifetime), "expires_on": String(now + lifetime),
-                         "not_before": String(now), "resource": resource]) { $1 }
-        } else {
-            reply.merge(["expires_in": lifetime, "ext_expires_in": lifetime]) { $1 }
-        }
-        if let refreshIn = state.config.refreshIn { reply["refresh_in"] = refreshIn }
-        return EntraReply.json(reply)
-    }
-
-    static func sameResource(_ a: String, _ b: String) -> Bool {
-        func trim(_ text: String) -> String { text.hasSuffix("/") ? String(text.dropLast()).lowercased() : text.lowercased() }
-        return trim(a) == trim(b)
-    }
-
-    /// Microsoft APIs that exist in every tenant (a token without roles is issued for them).
-    static func isKnownAPI(_ resource: String) -> Bool {
-        ["https://api.security.microsoft.com", "https://api.securitycenter.microsoft.com", "https://graph.microsoft.com",
-         "https://vault.azure.net", "https://management.azure.com"].contains { sameResource($0, resource) }
-    }
-
-    static func stableUUID(_ seed: String) -> String {
-        let digest = Array(SHA256.hash(data: Data(seed.utf8)))
-        let hex = digest.prefix(16).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
-        let characters = Array(hex)
-        return "\(String(characters[0..<8]))-\(String(characters[8..<12]))-\(String(characters[12..<16]))-\(String(characters[16..<20]))-\(String(characters[20..<32]))"
     }
 }

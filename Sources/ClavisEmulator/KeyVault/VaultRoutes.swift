@@ -1,122 +1,129 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import JWTKit
-import Synchronization
 
-/// Key Vault's secrets REST API (api-version 7.x): versions, paging by `nextLink`, soft delete,
-/// disabled secrets, 401 challenges of the real shape, access per app, Key Vault error JSON.
+/// One vault's secrets REST API (api-version 7.x), served at the root of the vault's own origin so
+/// its ids are `https://HOST:PORT/secrets/NAME/VERSION` — the only shape Azure SDKs parse
+/// (azure-keyvault-secrets `_shared/__init__.py` `parse_vault_id`: two or three path segments).
+/// Versions, paging by `nextLink`, asynchronous soft delete (``VaultStore``), disabled secrets,
+/// attributes, 401 challenges and per-app access (``VaultAuth``), Key Vault error JSON.
 final class VaultRoutes: Sendable {
     let state: EmulatorState
     let scheme: String
-    private let vaults: Mutex<[String: VaultData]>
+    let vault: EmulatorConfig.Vault
+    let store: VaultStore
+    let auth: VaultAuth
 
-    struct Version {
-        var id: String
-        var value: String
-        var contentType: String?
-        var tags: [String: String]
-        var enabled: Bool
-        var created: Int
-    }
-
-    struct VaultData {
-        var secrets: [String: [Version]] = [:]
-        var deleted: [String: (versions: [Version], deletedDate: Int)] = [:]
-    }
-
-    init(state: EmulatorState, scheme: String) {
+    init(state: EmulatorState, vault: EmulatorConfig.Vault, scheme: String) {
         self.state = state
+        self.vault = vault
         self.scheme = scheme
-        var initial: [String: VaultData] = [:]
-        let now = Int(Date().timeIntervalSince1970)
-        for vault in state.config.vaults ?? [] {
-            var data = VaultData()
-            for (name, value) in vault.secrets ?? [:] {
-                data.secrets[name] = [Version(id: Self.newVersion(), value: value, contentType: nil, tags: [:],
-                                              enabled: !(vault.disabled ?? []).contains(name), created: now)]
-            }
-            initial[vault.name] = data
-        }
-        vaults = Mutex(initial)
+        store = VaultStore(vault: vault)
+        auth = VaultAuth(vault: vault, state: state)
     }
-
-    static func newVersion() -> String { UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased() }
 
     func register(on router: Router<BasicRequestContext>) {
-        let group = router.group("vaults/:vault")
-        group.get("secrets") { request, context in try await self.handle(request, context, "list") { try self.list($0, $1, $2, deleted: false) } }
-        group.get("deletedsecrets") { request, context in try await self.handle(request, context, "list") { try self.list($0, $1, $2, deleted: true) } }
-        group.get("secrets/:name") { request, context in try await self.handle(request, context, "get") { try self.get($0, $1, $2, version: nil) } }
-        group.get("secrets/:name/:version") { request, context in
-            try await self.handle(request, context, context.parameters.get("version") == "versions" ? "list" : "get") {
-                context.parameters.get("version") == "versions" ? try self.versions($0, $1, $2) : try self.get($0, $1, $2, version: context.parameters.get("version"))
+        router.get("secrets") { request, context in try await self.handle(request, context, "list") { _ in self.list(request, deleted: false) } }
+        router.get("deletedsecrets") { request, context in try await self.handle(request, context, "list") { _ in self.list(request, deleted: true) } }
+        router.get("deletedsecrets/:name") { request, context in
+            try await self.handle(request, context, "get") { name in
+                do throws(VaultStore.Refusal) {
+                    let (entry, deletedDate) = try self.store.deleted(name)
+                    guard let latest = entry.versions.last else { return VaultReply.refusal(.deletedNotFound, name: name) }
+                    return EntraReply.json(self.deletedBundle(entry, latest, deletedDate: deletedDate, root: self.root(request)))
+                } catch { return VaultReply.refusal(error, name: name) }
             }
         }
-        group.put("secrets/:name") { request, context in
-            let body = try await request.body.collect(upTo: 1 << 20)
-            return try await self.handle(request, context, "set") { try self.set($0, $1, $2, body: Data(buffer: body)) }
+        router.get("secrets/:name") { request, context in try await self.handle(request, context, "get") { self.get(request, $0, version: nil) } }
+        router.get("secrets/:name/:version") { request, context in
+            let version = context.parameters.get("version") ?? ""
+            // The Azure SDKs ask for the latest version as `/secrets/NAME/` (an empty version).
+            return try await self.handle(request, context, version == "versions" ? "list" : "get") { name in
+                version == "versions" ? self.versions(request, name) : self.get(request, name, version: version.isEmpty ? nil : version)
+            }
         }
-        group.delete("secrets/:name") { request, context in try await self.handle(request, context, "delete") { try self.delete($0, $1, $2) } }
-        group.delete("deletedsecrets/:name") { request, context in try await self.handle(request, context, "purge") { try self.purge($0, $1, $2) } }
-        group.post("deletedsecrets/:name/recover") { request, context in try await self.handle(request, context, "recover") { try self.recover($0, $1, $2) } }
+        router.put("secrets/:name") { request, context in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            return try await self.handle(request, context, "set") { self.set(request, $0, body: Data(buffer: body)) }
+        }
+        for path in ["secrets/:name/:version", "secrets/:name"] {
+            router.patch(RouterPath(path)) { request, context in
+                let body = try await request.body.collect(upTo: 1 << 20)
+                return try await self.handle(request, context, "update") { self.update(request, $0, version: context.parameters.get("version"), body: Data(buffer: body)) }
+            }
+        }
+        router.delete("secrets/:name") { request, context in
+            try await self.handle(request, context, "delete") { name in
+                do throws(VaultStore.Refusal) {
+                    let (entry, deletedDate) = try self.store.delete(name)
+                    guard let latest = entry.versions.last else { return VaultReply.refusal(.notFound, name: name) }
+                    return EntraReply.json(self.deletedBundle(entry, latest, deletedDate: deletedDate, root: self.root(request)))
+                } catch { return VaultReply.refusal(error, name: name) }
+            }
+        }
+        router.delete("deletedsecrets/:name") { request, context in
+            try await self.handle(request, context, "purge") { name in
+                do throws(VaultStore.Refusal) {
+                    try self.store.purge(name)
+                    return Response(status: .noContent)
+                } catch .beingDeleted {
+                    // What Key Vault says to a purge right after the delete (Azure/azure-cli#12722).
+                    return VaultReply.error(.conflict, "Conflict", "Secret is currently being deleted.", inner: "ObjectIsBeingDeleted")
+                } catch { return VaultReply.refusal(error, name: name) }
+            }
+        }
+        router.post("deletedsecrets/:name/recover") { request, context in
+            try await self.handle(request, context, "recover") { name in
+                do throws(VaultStore.Refusal) {
+                    let entry = try self.store.recover(name)
+                    guard let latest = entry.versions.last else { return VaultReply.refusal(.deletedNotFound, name: name) }
+                    return EntraReply.json(self.bundle(entry, latest, root: self.root(request), withValue: false))
+                } catch .beingDeleted {
+                    return VaultReply.error(.conflict, "Conflict", "Secret is currently being deleted.", inner: "ObjectIsBeingDeleted")
+                } catch { return VaultReply.refusal(error, name: name) }
+            }
+        }
     }
 
-    static func error(_ status: HTTPResponse.Status, _ code: String, _ message: String, inner: String? = nil, headers: HTTPFields = [:]) -> Response {
-        var error: [String: Any] = ["code": code, "message": message]
-        if let inner { error["innererror"] = ["code": inner] }
-        return EntraReply.json(["error": error], status: status, headers: headers)
-    }
+    func root(_ request: Request) -> String { "\(scheme)://\(request.head.authority ?? "127.0.0.1")" }
 
-    /// Checks api-version, the bearer token (challenging when absent or invalid) and the app's access, then runs `body`.
+    /// Applies faults, then checks api-version, the bearer token (challenging when absent or
+    /// invalid) and the app's access, then runs `body` with the secret name (if any).
     func handle(_ request: Request, _ context: BasicRequestContext, _ operation: String,
-                _ body: @escaping (EmulatorConfig.Vault, String, Request) throws -> Response) async throws -> Response {
+                _ body: @escaping (String) throws -> Response) async throws -> Response {
         if let faulted = try await state.intercept("vault", status: { fault, headers in
             let status = fault.status ?? 429
-            return Self.error(HTTPResponse.Status(code: status), status == 429 ? "Throttled" : "InternalServerError",
-                              status == 429 ? "Request was not processed because too many requests were received." : "Injected fault", headers: headers)
+            return VaultReply.error(HTTPResponse.Status(code: status), status == 429 ? "Throttled" : "InternalServerError",
+                                    status == 429 ? "Request was not processed because too many requests were received." : "Injected fault", headers: headers)
         }) {
             return faulted
         }
-        guard let name = context.parameters.get("vault"), let vault = state.config.vaults?.first(where: { $0.name == name }) else {
-            return Self.error(.notFound, "VaultNotFound", "The vault was not found.")
-        }
         guard request.uri.queryParameters.get("api-version") != nil else {
-            return Self.error(.badRequest, "BadParameter", "The 'api-version' query parameter is missing")
+            return VaultReply.error(.badRequest, "BadParameter", "The 'api-version' query parameter is missing")
         }
-        let root = "\(scheme)://\(request.head.authority ?? "127.0.0.1")"
-        var challenge = HTTPFields()
-        challenge[HTTPField.Name("WWW-Authenticate")!] =
-            "Bearer authorization=\"\(root)/\(vault.tenant)\", resource=\"\(vault.challengeResource ?? "https://vault.azure.net")\""
-            + (vault.challengeScope.map { ", scope=\"\($0)\"" } ?? "")
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
-            return Self.error(.unauthorized, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.", headers: challenge)
+        let app: String
+        switch await auth.authenticate(request, root: root(request)) {
+        case let .refused(reply): return reply
+        case let .app(id): app = id
         }
-        state.count("vault.authorized")
-        guard let claims = await state.issuedClaims(header) else {
-            return Self.error(.unauthorized, "Unauthorized", "AKV10022: Invalid audience or signature.", headers: challenge)
-        }
-        guard claims.aud.trimmingCharacters(in: ["/"]) == "https://vault.azure.net", claims.tid == vault.tenant else {
-            return Self.error(.unauthorized, "Unauthorized", "AKV10022: Invalid audience. Expected https://vault.azure.net, found: \(claims.aud).", headers: challenge)
-        }
-        let app = claims.appid ?? claims.azp ?? ""
-        let allowed = vault.access[app] ?? []
-        let needed = ["purge": "delete", "recover": "set"][operation] ?? operation
-        guard allowed.contains(needed) else {
-            let rbac = (vault.authorization ?? "rbac") == "rbac"
-            return Self.error(.forbidden, "Forbidden",
-                              rbac ? "Caller is not authorized to perform action on resource. Action: 'Microsoft.KeyVault/vaults/secrets/\(needed)'"
-                                   : "The user, group or application '\(app)' does not have secrets \(needed) permission on key vault '\(vault.name)'.",
-                              inner: rbac ? "ForbiddenByRbac" : "ForbiddenByPolicy")
-        }
-        return try body(vault, root, request)
+        if let refused = auth.authorize(app, operation) { return refused }
+        return try body(context.parameters.get("name") ?? "")
     }
 
-    func bundle(_ vault: EmulatorConfig.Vault, _ root: String, _ name: String, _ version: Version, withValue: Bool) -> [String: Any] {
+    /// `attributes` as Key Vault returns them.
+    func attributes(_ version: VaultStore.Version) -> [String: Any] {
+        var attributes: [String: Any] = ["enabled": version.enabled, "created": version.created, "updated": version.updated,
+                                         "recoveryLevel": "Recoverable+Purgeable", "recoverableDays": vault.recoverableDays ?? 90]
+        if let notBefore = version.notBefore { attributes["nbf"] = notBefore }
+        if let expires = version.expires { attributes["exp"] = expires }
+        return attributes
+    }
+
+    /// A SecretBundle (or, without the value, a SecretItem with `id` naming the version).
+    func bundle(_ entry: VaultStore.Entry, _ version: VaultStore.Version, root: String, withValue: Bool, itemId: Bool = false) -> [String: Any] {
         var object: [String: Any] = [
-            "id": "\(root)/vaults/\(vault.name)/secrets/\(name)/\(version.id)",
-            "attributes": ["enabled": version.enabled, "created": version.created, "updated": version.created, "recoveryLevel": "Recoverable+Purgeable",
-                           "recoverableDays": 90],
+            "id": "\(root)/secrets/\(entry.name)" + (itemId ? "" : "/\(version.id)"),
+            "attributes": attributes(version),
             "tags": version.tags,
         ]
         if withValue { object["value"] = version.value }
@@ -124,102 +131,90 @@ final class VaultRoutes: Sendable {
         return object
     }
 
-    func get(_ vault: EmulatorConfig.Vault, _ root: String, _ request: Request, version: String?) throws -> Response {
-        let name = request.uri.path.split(separator: "/")[safe: 3].map(String.init) ?? ""
-        guard let versions = vaults.withLock({ $0[vault.name]?.secrets[name] }),
-              let found = version.map({ wanted in versions.first { $0.id == wanted } }) ?? versions.last else {
-            return Self.error(.notFound, "SecretNotFound", "A secret with (name/id) \(name) was not found in this key vault.")
-        }
-        guard found.enabled else { return Self.error(.forbidden, "Forbidden", "Operation get is not allowed on a disabled secret.", inner: "SecretDisabled") }
-        return EntraReply.json(bundle(vault, root, name, found, withValue: true))
+    /// A DeletedSecretBundle / DeletedSecretItem.
+    func deletedBundle(_ entry: VaultStore.Entry, _ version: VaultStore.Version, deletedDate: Int, root: String, itemId: Bool = false) -> [String: Any] {
+        var object = bundle(entry, version, root: root, withValue: false, itemId: itemId)
+        object["recoveryId"] = "\(root)/deletedsecrets/\(entry.name)"
+        object["deletedDate"] = deletedDate
+        object["scheduledPurgeDate"] = deletedDate + (vault.recoverableDays ?? 90) * 86400
+        return object
     }
 
-    func set(_ vault: EmulatorConfig.Vault, _ root: String, _ request: Request, body: Data) throws -> Response {
-        let name = request.uri.path.split(separator: "/")[safe: 3].map(String.init) ?? ""
+    func get(_ request: Request, _ name: String, version: String?) -> Response {
+        do throws(VaultStore.Refusal) {
+            let (entry, found) = try store.get(name, version: version)
+            // exp and nbf are informational: only a disabled secret is refused (about-secrets.md).
+            guard found.enabled else { return VaultReply.refusal(.disabled, name: name) }
+            return EntraReply.json(bundle(entry, found, root: root(request), withValue: true))
+        } catch { return VaultReply.refusal(error, name: name) }
+    }
+
+    func set(_ request: Request, _ name: String, body: Data) -> Response {
         guard name.range(of: "^[0-9a-zA-Z-]{1,127}$", options: .regularExpression) != nil else {
-            return Self.error(.badRequest, "BadParameter", "The request URI contains an invalid name: \(name)")
+            return VaultReply.error(.badRequest, "BadParameter", "The request URI contains an invalid name: \(name)")
         }
         guard let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any], let value = object["value"] as? String else {
-            return Self.error(.badRequest, "BadParameter", "Property 'value' is required.")
+            return VaultReply.error(.badRequest, "BadParameter", "Property 'value' is required.")
         }
-        guard value.utf8.count <= 25 * 1024 else { return Self.error(.badRequest, "BadParameter", "The secret value exceeds 25 KB.") }
-        let version = Version(id: Self.newVersion(), value: value, contentType: object["contentType"] as? String,
-                              tags: object["tags"] as? [String: String] ?? [:], enabled: (object["attributes"] as? [String: Any])?["enabled"] as? Bool ?? true,
-                              created: Int(Date().timeIntervalSince1970))
-        let conflict = vaults.withLock { vaults -> Bool in
-            if vaults[vault.name]?.deleted[name] != nil { return true }
-            vaults[vault.name, default: VaultData()].secrets[name, default: []].append(version)
-            return false
-        }
-        if conflict {
-            return Self.error(.conflict, "Conflict", "Secret \(name) is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged.",
-                              inner: "ObjectIsDeletedButRecoverable")
-        }
-        return EntraReply.json(bundle(vault, root, name, version, withValue: true))
-    }
-
-    func delete(_ vault: EmulatorConfig.Vault, _ root: String, _ request: Request) throws -> Response {
-        let name = request.uri.path.split(separator: "/")[safe: 3].map(String.init) ?? ""
+        guard value.utf8.count <= 25 * 1024 else { return VaultReply.error(.badRequest, "BadParameter", "The secret value exceeds 25 KB.") }
+        let tags = object["tags"] as? [String: String] ?? [:]
+        guard tags.count <= 15 else { return VaultReply.error(.badRequest, "BadParameter", "A secret can have at most 15 tags.") }
+        let attributes = object["attributes"] as? [String: Any]
         let now = Int(Date().timeIntervalSince1970)
-        guard let versions = vaults.withLock({ vaults -> [Version]? in
-            guard let versions = vaults[vault.name]?.secrets.removeValue(forKey: name) else { return nil }
-            vaults[vault.name]?.deleted[name] = (versions, now)
-            return versions
-        }), let latest = versions.last else {
-            return Self.error(.notFound, "SecretNotFound", "A secret with (name/id) \(name) was not found in this key vault.")
+        let version = VaultStore.Version(id: VaultStore.newVersion(), value: value, contentType: object["contentType"] as? String, tags: tags,
+                                         enabled: attributes?["enabled"] as? Bool ?? true, created: now, updated: now,
+                                         notBefore: Self.int(attributes?["nbf"]), expires: Self.int(attributes?["exp"]))
+        do throws(VaultStore.Refusal) {
+            let entry = try store.set(name, version)
+            return EntraReply.json(bundle(entry, version, root: root(request), withValue: true))
+        } catch { return VaultReply.refusal(error, name: name) }
+    }
+
+    /// `PATCH /secrets/{name}/{version}`: `contentType`, `tags`, `attributes` (`enabled`, `nbf`, `exp`).
+    func update(_ request: Request, _ name: String, version: String?, body: Data) -> Response {
+        guard let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else {
+            return VaultReply.error(.badRequest, "BadParameter", "The request body is not a JSON object.")
         }
-        var object = bundle(vault, root, name, latest, withValue: false)
-        object["recoveryId"] = "\(root)/vaults/\(vault.name)/deletedsecrets/\(name)"
-        object["deletedDate"] = now
-        object["scheduledPurgeDate"] = now + 90 * 86400
-        return EntraReply.json(object)
+        let attributes = object["attributes"] as? [String: Any]
+        do throws(VaultStore.Refusal) {
+            let (entry, updated) = try store.update(name, version: version?.isEmpty == true ? nil : version) { version in
+                if let contentType = object["contentType"] as? String { version.contentType = contentType }
+                if let tags = object["tags"] as? [String: String] { version.tags = tags }
+                if let enabled = attributes?["enabled"] as? Bool { version.enabled = enabled }
+                if attributes?.keys.contains("nbf") == true { version.notBefore = Self.int(attributes?["nbf"]) }
+                if attributes?.keys.contains("exp") == true { version.expires = Self.int(attributes?["exp"]) }
+            }
+            return EntraReply.json(bundle(entry, updated, root: root(request), withValue: false))
+        } catch { return VaultReply.refusal(error, name: name) }
     }
 
-    func purge(_ vault: EmulatorConfig.Vault, _ root: String, _ request: Request) throws -> Response {
-        let name = request.uri.path.split(separator: "/")[safe: 3].map(String.init) ?? ""
-        guard vaults.withLock({ $0[vault.name]?.deleted.removeValue(forKey: name) }) != nil else {
-            return Self.error(.notFound, "SecretNotFound", "Deleted Secret not found: \(name)")
-        }
-        return Response(status: .noContent)
+    static func int(_ value: Any?) -> Int? {
+        (value as? NSNumber)?.intValue ?? (value as? Int)
     }
 
-    func recover(_ vault: EmulatorConfig.Vault, _ root: String, _ request: Request) throws -> Response {
-        let name = request.uri.path.split(separator: "/")[safe: 3].map(String.init) ?? ""
-        guard let versions = vaults.withLock({ vaults -> [Version]? in
-            guard let entry = vaults[vault.name]?.deleted.removeValue(forKey: name) else { return nil }
-            vaults[vault.name]?.secrets[name] = entry.versions
-            return entry.versions
-        }), let latest = versions.last else {
-            return Self.error(.notFound, "SecretNotFound", "Deleted Secret not found: \(name)")
-        }
-        return EntraReply.json(bundle(vault, root, name, latest, withValue: false))
+    func list(_ request: Request, deleted: Bool) -> Response {
+        let root = root(request)
+        let items = deleted
+            ? store.softDeleted().map { deletedBundle($0.0, $0.1, deletedDate: $0.deletedDate, root: root, itemId: true) }
+            : store.active().map { bundle($0.0, $0.1, root: root, withValue: false, itemId: true) }
+        return page(items, request, root: root, path: deleted ? "deletedsecrets" : "secrets")
     }
 
-    func list(_ vault: EmulatorConfig.Vault, _ root: String, _ request: Request, deleted: Bool) throws -> Response {
-        let names = vaults.withLock { vaults in
-            deleted ? Array((vaults[vault.name]?.deleted ?? [:]).keys) : Array((vaults[vault.name]?.secrets ?? [:]).keys)
-        }.sorted()
-        let ids = names.map { "\(root)/vaults/\(vault.name)/\(deleted ? "deletedsecrets" : "secrets")/\($0)" }
-        return page(ids, request, vault: vault, root: root, path: deleted ? "deletedsecrets" : "secrets")
+    func versions(_ request: Request, _ name: String) -> Response {
+        do throws(VaultStore.Refusal) {
+            let (entry, _) = try store.get(name, version: nil)
+            let items = entry.versions.map { bundle(entry, $0, root: root(request), withValue: false) }
+            return page(items, request, root: root(request), path: "secrets/\(entry.name)/versions")
+        } catch { return VaultReply.refusal(error, name: name) }
     }
 
-    func versions(_ vault: EmulatorConfig.Vault, _ root: String, _ request: Request) throws -> Response {
-        let name = request.uri.path.split(separator: "/")[safe: 3].map(String.init) ?? ""
-        guard let versions = vaults.withLock({ $0[vault.name]?.secrets[name] }) else {
-            return Self.error(.notFound, "SecretNotFound", "A secret with (name/id) \(name) was not found in this key vault.")
-        }
-        let ids = versions.map { "\(root)/vaults/\(vault.name)/secrets/\(name)/\($0.id)" }
-        return page(ids, request, vault: vault, root: root, path: "secrets/\(name)/versions")
-    }
-
-    /// One page of ids; `nextLink` carries an opaque `$skiptoken`.
-    func page(_ ids: [String], _ request: Request, vault: EmulatorConfig.Vault, root: String, path: String) -> Response {
+    /// One page of items; `nextLink` carries an opaque `$skiptoken`.
+    func page(_ items: [[String: Any]], _ request: Request, root: String, path: String) -> Response {
         let query = request.uri.queryParameters
         let size = min(max(Int(query.get("maxresults") ?? "") ?? 25, 1), vault.pageSize ?? 25)
         let offset = query.get("$skiptoken").flatMap { $0.hasPrefix("kv") ? Int(String($0.dropFirst(2)), radix: 36) : nil } ?? 0
-        let slice = ids.dropFirst(offset).prefix(size)
-        var object: [String: Any] = ["value": slice.map { ["id": $0, "attributes": ["enabled": true]] }]
-        if offset + size < ids.count {
+        var object: [String: Any] = ["value": Array(items.dropFirst(offset).prefix(size))]
+        if offset + size < items.count {
             let token = "kv" + String(offset + size, radix: 36)
             var linkRoot = root
             if vault.nextLinkScheme != nil || vault.nextLinkPort != nil, var components = URLComponents(string: root) {
@@ -227,14 +222,10 @@ final class VaultRoutes: Sendable {
                 if let port = vault.nextLinkPort { components.port = port }
                 linkRoot = components.string ?? root
             }
-            object["nextLink"] = "\(linkRoot)/vaults/\(vault.name)/\(path)?api-version=7.6&$skiptoken=\(token)&maxresults=\(size)"
+            object["nextLink"] = "\(linkRoot)/\(path)?api-version=7.6&$skiptoken=\(token)&maxresults=\(size)"
         } else {
             object["nextLink"] = NSNull()
         }
         return EntraReply.json(object)
     }
-}
-
-extension Array {
-    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }

@@ -32,6 +32,11 @@ public struct ChainedTokenCredential: TokenCredential {
     /// `chain of N credentials`.
     public var credentialDescription: String { "chain of \(credentials.count) credentials" }
 
+    /// Forgets `context`'s token in every credential of the chain.
+    public func invalidate(_ context: TokenRequestContext) async {
+        for credential in credentials { await credential.invalidate(context) }
+    }
+
     /// The token of the first credential available here.
     public func getToken(_ context: TokenRequestContext) async throws -> AccessToken {
         var reasons: [String] = []

@@ -16,6 +16,11 @@ public struct EnvironmentCredential: TokenCredential {
     let inner: Result<any TokenCredential, ClavisError>?
     let missing: String
 
+    /// Forgets `context`'s token in the configured credential.
+    public func invalidate(_ context: TokenRequestContext) async {
+        if case let .success(credential)? = inner { await credential.invalidate(context) }
+    }
+
     /// Reads the variables now. `additionallyAllowedTenants` adds to `AZURE_ADDITIONALLY_ALLOWED_TENANTS`.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment, resolver: SecretResolver,
                 transport: HTTPTransport = HTTPTransport(), additionallyAllowedTenants: [String] = []) {

@@ -7,16 +7,25 @@ import Synchronization
 /// - App Service / Functions / Container Apps: `IDENTITY_ENDPOINT` + `IDENTITY_HEADER`.
 /// - VMs, VM scale sets, AKS nodes: the instance metadata service (IMDS) at `169.254.169.254`.
 ///
-/// Off Azure there is no IMDS, and a connection to it hangs until a timeout: the first probe is
-/// bounded (1 s by default) and its failure is remembered for a minute, so a chain falls through
-/// fast instead of the 10–25 s users report from other SDKs.
+/// Off Azure there is no IMDS, and a connection to it hangs until a timeout: the first probe — a
+/// header-less GET, as azure-identity's `imds.py` sends it, which a real IMDS answers at once with
+/// 400 — is bounded (1 s by default) and its failure is remembered for a minute, so a chain falls
+/// through fast instead of the 10–25 s users report from other SDKs. The real request is then
+/// retried as the IMDS guidance says: 404 (identity not yet available), 410 (IMDS updating: for at
+/// least 70 s), 429 and 5xx, with the one backoff policy; IMDS's own `error_description` is passed
+/// through in errors.
 public struct ManagedIdentityCredential: TokenCredential {
     /// A user-assigned identity's client id (nil: the system-assigned identity).
     public var clientId: String?
     let transport: HTTPTransport
     let endpoint: Endpoint
     let probeTimeout: Duration
+    /// Backoff and bounds for the retries of the real request.
+    let imdsRetry: RetryPolicy
+    /// How long a 410 keeps being retried (IMDS guidance: at least 70 s).
+    let goneWindow: Duration
     private let unavailableUntil = UnavailableMemo()
+    private let probed = ProbedMemo()
 
     enum Endpoint: Sendable {
         case imds(String)
@@ -29,10 +38,14 @@ public struct ManagedIdentityCredential: TokenCredential {
     /// Chooses App Service when `IDENTITY_ENDPOINT`/`IDENTITY_HEADER` are set, else IMDS
     /// (`imdsEndpoint` overridable, e.g. the emulator's, or `CLAVIS_IMDS_ENDPOINT`).
     public init(clientId: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment,
-                imdsEndpoint: String? = nil, probeTimeout: Duration = .seconds(1), transport: HTTPTransport = HTTPTransport()) {
+                imdsEndpoint: String? = nil, probeTimeout: Duration = .seconds(1), transport: HTTPTransport = HTTPTransport(),
+                imdsRetry: RetryPolicy = RetryPolicy(maxAttempts: 6, baseDelay: .seconds(1), maxDelay: .seconds(20), maxTotal: .seconds(90)),
+                goneWindow: Duration = .seconds(70)) {
         self.clientId = clientId
         self.transport = transport
         self.probeTimeout = probeTimeout
+        self.imdsRetry = imdsRetry
+        self.goneWindow = goneWindow
         if let url = environment["IDENTITY_ENDPOINT"], let header = environment["IDENTITY_HEADER"], !url.isEmpty, !header.isEmpty {
             endpoint = .appService(url, header: header)
         } else {
@@ -65,27 +78,61 @@ public struct ManagedIdentityCredential: TokenCredential {
             url = Self.url(base, query)
             headers = [("X-IDENTITY-HEADER", secretHeader)]
         }
-        let reply: HTTPReply
         do {
-            // The probe: one short attempt. A reachable endpoint then gets the normal retries.
-            reply = try await transport.send(.GET, url, headers: headers, retry: .noRetries, timeout: probeTimeout)
+            // The probe: one short, header-less attempt (a live IMDS answers it at once, with 400).
+            // App Service's endpoint is local to the host: no probe.
+            if case .imds = endpoint, !probed.value {
+                _ = try await transport.send(.GET, url, retry: .noRetries, timeout: probeTimeout)
+                probed.set()
+            }
         } catch let error as ClavisError where error.code == .sourceUnavailable {
             unavailableUntil.set(ContinuousClock.now + .seconds(60))
             throw ClavisError(.credentialUnavailable, reference: "managed identity",
                               reason: "the managed identity endpoint did not answer within \(probeTimeout) (not on Azure, or no identity assigned)",
                               hint: "enable a managed identity on the host, or use another credential")
         }
-        var final = reply
-        if RetryPolicy.isRetryable(status: reply.status) || reply.status == 410 {
-            final = try await transport.send(.GET, url, headers: headers)
+        let reply = try await requestWithRetries(url, headers: headers)
+        if reply.status == 200 {
+            do {
+                return try TokenEndpoint.parse(reply, reference: "managed identity")
+            } catch let error as EntraError {
+                throw error.clavisError(reference: "managed identity")
+            }
         }
-        if final.status == 400, case .imds = endpoint {
-            throw ClavisError(.credentialUnavailable, reference: "managed identity", reason: "IMDS answered 400: no identity is assigned to this host (or the client id is wrong)")
+        let object = reply.jsonObject
+        let described = (object?["error_description"] as? String).map { ": \($0.count > 300 ? String($0.prefix(300)) + "…" : $0)" } ?? ""
+        switch reply.status {
+        case 400:
+            throw ClavisError(.credentialUnavailable, reference: "managed identity",
+                              reason: "the managed identity endpoint answered 400\(described)",
+                              hint: "no identity is assigned to this host, the client id is wrong, or several user-assigned identities exist and none was named (--client-id)")
+        case 401, 403:
+            throw ClavisError(.permissionDenied, reference: "managed identity", reason: "the managed identity endpoint refused the request (HTTP \(reply.status))\(described)")
+        case 404, 410, 429, 500..<600:
+            throw ClavisError(.sourceUnavailable, reference: "managed identity",
+                              reason: "the managed identity endpoint still answered HTTP \(reply.status) after retrying\(described)",
+                              hint: reply.status == 404 ? "a newly assigned identity takes a while to become available; try again shortly" : nil)
+        default:
+            throw ClavisError(.serviceError, reference: "managed identity", reason: "the managed identity endpoint answered HTTP \(reply.status)\(described)")
         }
-        do {
-            return try TokenEndpoint.parse(final, reference: "managed identity")
-        } catch let error as EntraError {
-            throw error.clavisError(reference: "managed identity")
+    }
+
+    /// The real request, retried on 404, 410 (for at least ``goneWindow``), 429 and 5xx with
+    /// ``imdsRetry``'s backoff (honouring `Retry-After`).
+    func requestWithRetries(_ url: String, headers: [(String, String)]) async throws -> HTTPReply {
+        let started = ContinuousClock.now
+        var attempt = 0
+        while true {
+            attempt += 1
+            let reply = try await transport.send(.GET, url, headers: headers, retry: .noRetries)
+            let retryable = reply.status == 404 || reply.status == 410 || reply.status == 429 || (500..<600).contains(reply.status)
+            guard retryable else { return reply }
+            let elapsed = ContinuousClock.now - started
+            let wait = imdsRetry.delay(afterAttempt: attempt, retryAfter: RetryPolicy.retryAfter(reply.headers))
+            let withinAttempts = attempt < imdsRetry.maxAttempts && elapsed + wait <= imdsRetry.maxTotal
+            let goneStillWaiting = reply.status == 410 && elapsed < goneWindow
+            guard withinAttempts || goneStillWaiting else { return reply }
+            try await Task.sleep(for: wait)
         }
     }
 
@@ -93,6 +140,12 @@ public struct ManagedIdentityCredential: TokenCredential {
         guard var components = URLComponents(string: base) else { return base }
         components.queryItems = (components.queryItems ?? []) + query
         return components.string ?? base
+    }
+
+    final class ProbedMemo: Sendable {
+        private let state = Mutex(false)
+        var value: Bool { state.withLock { $0 } }
+        func set() { state.withLock { $0 = true } }
     }
 
     final class UnavailableMemo: Sendable {

@@ -89,15 +89,24 @@ public struct HTTPTransport: Sendable {
     /// without AsyncHTTPClient's own retries of connection establishment — a refused connection
     /// or an unresolvable host fails at once and the one Clavis retry policy decides what next,
     /// instead of the request hanging until its deadline.
-    public static let defaultClient: HTTPClient = makeClient()
+    /// Made on first use, so CA files added with ``TrustedCAs/add(files:)`` before it count.
+    public static var defaultClient: HTTPClient { shared.client }
+
+    private final class Shared: Sendable {
+        let client: HTTPClient = HTTPTransport.makeClient()
+    }
+    private static let shared = Shared()
 
     /// The one way to build an `HTTPClient` for a transport (e.g. with a TLS configuration that
     /// trusts a private CA): `configuration` as given, but never following a redirect — a `3xx`
     /// reaches ``send(_:_:headers:body:retry:timeout:)``, which refuses it, so a token, a client
     /// secret or a request body never goes to a host the caller did not name — and without
-    /// AsyncHTTPClient's own retries of connection establishment. Shut the client down when done.
+    /// AsyncHTTPClient's own retries of connection establishment, and trusting the extra CAs of
+    /// ``TrustedCAs`` (`--ca-file`, `CLAVIS_CA_FILE`, `SSL_CERT_FILE`) besides the system roots.
+    /// Shut the client down when done.
     public static func makeClient(_ configuration: HTTPClient.Configuration = HTTPClient.Configuration()) -> HTTPClient {
         var configuration = configuration
+        TrustedCAs.apply(to: &configuration)
         configuration.redirectConfiguration = .disallow
         configuration.connectionPool.retryConnectionEstablishment = false
         if configuration.timeout.connect == nil { configuration.timeout.connect = .seconds(10) }
