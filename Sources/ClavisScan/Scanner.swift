@@ -61,7 +61,11 @@ public struct SecretScanner: Sendable {
             let lowerLine = Self.lowercasedASCII(line.utf8)
             if AssignmentParser.find(Self.allowMarker, in: lowerLine, from: 0) != nil { continue }
             var claimed: [Range<String.Index>] = []
+            // A line that fetches its secret from a store holds no literal secret; only a
+            // high-confidence format (a token's own shape) is still reported there.
+            let fetches = Suppressions.fetches(lowerLine)
             for (detector, triggers) in Self.detectors where detector.confidence >= minimumConfidence {
+                guard !fetches || detector.confidence == .high else { continue }
                 guard triggers.contains(where: { AssignmentParser.find($0, in: lowerLine, from: 0) != nil }) else { continue }
                 for range in detector.match(line, context) {
                     // One finding per secret: a stronger detector already claimed this text.
