@@ -75,6 +75,13 @@ _, c = timed([clavis, "--version"], 10 if quick else 50)
 _, a = timed(["age", "--version"], 10 if quick else 50)
 rows.append(("CLI cold start (--version, median)", c, a, "ms", "age --version"))
 
+# 5. Secret scanning beside detect-secrets: quality on the labelled corpus, time on one tree.
+out = subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "scan-compare.py"), "--scanner", clavis, "scan", "--json"]
+                     + (["--quick"] if quick else []), capture_output=True, text=True, check=True).stdout
+for line in out.splitlines():
+    item = json.loads(line)
+    rows.append((item["row"], item["clavis"], item.get("peer"), item["unit"], item["peer_name"]))
+
 elapsed = time.time() - started
 print(f"Clavis beside its peers — {'QUICK (debug build, tiny sizes)' if quick else 'release build'}; "
       f"{platform.node()} {os.cpu_count()} cores, {platform.machine()}; {elapsed:.0f} s")

@@ -33,7 +33,10 @@ enum SecretNames {
     /// Descriptive suffixes with separators removed (`secretname` for `secret-name`).
     static let descriptiveJoined = ["secretname", "secretid", "tokenendpoint", "tokenurl", "passwordfile", "secretfile", "secretref",
                                     "tokentype", "secretkeyref", "passwordpolicy", "tokenfile", "keyname", "headername", "header",
-                                    "secretversion", "tokenversion", "version", "secreturi", "secreturl", "passwordlength", "tokenlifetime"]
+                                    "secretversion", "tokenversion", "version", "secreturi", "secreturl", "passwordlength", "tokenlifetime",
+                                    // Digests of a secret, and text about one.
+                                    "sha1", "sha256", "sha512", "md5", "hash", "digest", "checksum", "fingerprint", "prompt", "label",
+                                    "message", "hint", "description"]
 }
 
 enum Literals {
