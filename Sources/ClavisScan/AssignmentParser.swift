@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Finds `NAME = VALUE`, `NAME := VALUE`, `$NAME = 'VALUE'`, `NAME=VALUE&` (form bodies, shell),
 /// and `"NAME": "VALUE"` / `NAME: 'VALUE'` (JSON, Python dicts: a colon takes quoted values only)
 /// where NAME contains a secret word. A byte scanner: Swift's Regex is far too slow for whole trees.
@@ -80,17 +86,23 @@ enum AssignmentParser {
         return index + 1
     }
 
+    /// The first index at or after `from` where `needle` occurs in `haystack` (the C library's
+    /// `memchr` and `memcmp`, vectorised: every trigger of every detector is looked up on every line).
     static func find(_ needle: [UInt8], in haystack: [UInt8], from: Int) -> Int? {
-        guard needle.count <= haystack.count, from <= haystack.count - needle.count else { return nil }
-        var index = from
-        while index <= haystack.count - needle.count {
-            if haystack[index] == needle[0] {
-                var matched = true
-                for offset in 1..<needle.count where haystack[index + offset] != needle[offset] { matched = false; break }
-                if matched { return index }
+        guard !needle.isEmpty, needle.count <= haystack.count, from >= 0, from <= haystack.count - needle.count else { return nil }
+        return haystack.withUnsafeBytes { hay in
+            needle.withUnsafeBytes { pin in
+                guard let base = hay.baseAddress, let pinBase = pin.baseAddress else { return nil }
+                let first = Int32(needle[0]), last = hay.count - pin.count
+                var index = from
+                while index <= last {
+                    guard let hit = memchr(base + index, first, last - index + 1) else { return nil }
+                    let offset = base.distance(to: UnsafeRawPointer(hit))
+                    if memcmp(hit, pinBase, pin.count) == 0 { return offset }
+                    index = offset + 1
+                }
+                return nil
             }
-            index += 1
         }
-        return nil
     }
 }

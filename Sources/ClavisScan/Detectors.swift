@@ -37,7 +37,8 @@ struct Detector: Sendable {
     /// file names a client/application/tenant id or the line names a secret.
     static let legacyClientSecret = Detector(name: "entra-client-secret-legacy", confidence: .medium, triggers: ["\"", "'", "=", ": "],
                                              help: Help.entra) { line, context in
-        guard context.mentionsAppIdentity || SecretNames.mentionsSecret(line) else { return [] }
+        guard LegacySecret.hasLongRun(context.lowercased),
+              context.mentionsAppIdentity || SecretNames.mentionsSecret(context.lowercased) else { return [] }
         let values = Literals.quoted(in: line) + AssignmentParser.pairs(in: line).map { pair in
             let value = Literals.stripQuotes(pair.value)
             return value.startIndex..<value.endIndex
@@ -109,16 +110,33 @@ struct LineContext: Sendable {
     var mentionsAppIdentity: Bool
     /// Whether the file is YAML (unquoted `key: value` pairs).
     var isYAML: Bool = false
+    /// The current line's bytes, ASCII letters lowercased.
+    var lowercased: [UInt8] = []
 }
 
 
 /// Older Entra client secrets (see `Detector.legacyClientSecret`).
 enum LegacySecret {
-    static let alphabet = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=[]:?@.-_*".utf8)
+    /// Membership by byte value (a table: this runs on every line).
+    static let alphabet: [Bool] = {
+        var table = [Bool](repeating: false, count: 256)
+        for byte in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=[]:?@.-_*".utf8 { table[Int(byte)] = true }
+        return table
+    }()
+
+    /// A cheap pre-filter: a run of 32 or more bytes from the alphabet.
+    static func hasLongRun(_ bytes: [UInt8]) -> Bool {
+        var run = 0
+        for byte in bytes {
+            run = alphabet[Int(byte)] ? run + 1 : 0
+            if run >= 32 { return true }
+        }
+        return false
+    }
 
     static func matches(_ value: Substring) -> Bool {
         let bytes = Array(value.utf8)
-        guard bytes.count == 32 || bytes.count == 44, bytes.allSatisfy({ alphabet.contains($0) }),
+        guard bytes.count == 32 || bytes.count == 44, bytes.allSatisfy({ alphabet[Int($0)] }),
               let first = bytes.first, first != UInt8(ascii: "/"), first != UInt8(ascii: "."), !value.contains("://") else { return false }
         return Literals.hasMixedClasses(value) && Entropy.bitsPerCharacter(value) >= 4.0 && !Suppressions.isPlaceholder(value)
             && !Literals.isGUID(value) && !Suppressions.isVersion(value) && !Suppressions.isName(value) && !isReference(value)

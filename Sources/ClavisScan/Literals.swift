@@ -9,9 +9,8 @@ enum SecretNames {
         /^\s*-?\s*(?<name>[A-Za-z_][A-Za-z0-9_.\-]*)\s*:\s+(?<value>"[^"\n]*"|'[^'\n]*'|[^\s#]+)\s*(?:#.*)?$/
 
     /// Whether the line contains one of the context words (`secret`, `password`, `token`, …).
-    static func mentionsSecret(_ line: Substring) -> Bool {
-        let lowered = SecretScanner.lowercasedASCII(line.utf8)
-        return contextBytes.contains { AssignmentParser.find($0, in: lowered, from: 0) != nil }
+    static func mentionsSecret(_ lowered: [UInt8]) -> Bool {
+        contextBytes.contains { AssignmentParser.find($0, in: lowered, from: 0) != nil }
     }
 
     static let contextBytes = contextWords.map { Array($0.utf8) }
