@@ -19,7 +19,7 @@ enum CommandLineArguments {
     static let longFlags = ["--password", "--passwd", "--client-secret", "--secret", "--token", "--api-key"]
     static let shortFlagCommands = ["login", "mysql", "sqlcmd"]
 
-    /// The ranges of the values given to password flags on the line (quotes removed).
+    /// The ranges of the values given to password flags on the line.
     static func passwordValues(in line: Substring) -> [Range<String.Index>] {
         let words = self.words(in: line)
         let lowered = line.lowercased()
@@ -37,41 +37,29 @@ enum CommandLineArguments {
             }
             guard let flagLength else { continue }
             let rest = word.dropFirst(flagLength)
-            if rest.isEmpty {
+            if rest.isEmpty || rest == "=" || rest == ":" {
                 // `--password VALUE`: the next word.
                 guard position + 1 < words.count else { continue }
-                values.append(unquoted(words[position + 1], in: line))
+                values.append(words[position + 1])
             } else if rest.first == "=" || rest.first == ":" {
-                values.append(unquoted(line.index(after: rest.startIndex)..<range.upperBound, in: line))
+                values.append(line.index(after: rest.startIndex)..<range.upperBound)
             } else if flagLength == 2, rest.first?.isLetter == true || rest.first?.isNumber == true {
-                values.append(unquoted(rest.startIndex..<range.upperBound, in: line))  // mysql -pVALUE
+                values.append(rest.startIndex..<range.upperBound)  // mysql -pVALUE
             }
         }
         return values.filter { !$0.isEmpty }
     }
 
-    /// Whitespace-separated words, a quoted stretch staying inside its word.
+    /// Words separated by whitespace, quotes and the punctuation of argument lists (`,`, `[`, `]`,
+    /// `(`, `)`, `;`, `` ` ``), so that a command inside a string or an argv array splits the same
+    /// way as one typed in a shell: `run(["docker", "login", "-p", "…"])`.
     static func words(in line: Substring) -> [Range<String.Index>] {
         var result: [Range<String.Index>] = []
         var start: String.Index?
-        var quote: Character?
         var index = line.startIndex
         while index < line.endIndex {
-            let character = line[index]
-            if let open = quote {
-                if character == open { quote = nil }
-            } else if character == " " || character == "\t" {
+            if separators.contains(line[index]) {
                 if let begun = start { result.append(begun..<index); start = nil }
-            } else if character == "\"" || character == "'" {
-                // A quote opens a quoted stretch at the start of a word or after `=`/`:`
-                // (`--password="…"`); elsewhere it ends a string holding a command (`run("docker …`).
-                if start == nil || [Character("="), ":"].contains(line[line.index(before: index)]) {
-                    if start == nil { start = index }
-                    quote = character
-                } else if let begun = start {
-                    result.append(begun..<index)
-                    start = nil
-                }
             } else if start == nil {
                 start = index
             }
@@ -81,11 +69,5 @@ enum CommandLineArguments {
         return result
     }
 
-    /// A word without its surrounding quotes and trailing `\`, `;`, `)` or `,`.
-    static func unquoted(_ range: Range<String.Index>, in line: Substring) -> Range<String.Index> {
-        var word = line[range]
-        while let last = word.last, last == "\\" || last == ";" || last == ")" || last == "," || last == "`" { word = word.dropLast() }
-        let stripped = Literals.stripQuotes(word)
-        return stripped.startIndex..<stripped.endIndex
-    }
+    static let separators: Set<Character> = [" ", "\t", "\"", "'", ",", "[", "]", "(", ")", ";", "`"]
 }
