@@ -90,4 +90,4 @@ for row, c, p, unit, name in rows:
     ratio = f"{c / p:8.3f}" if p else "     n/a"
     peer = f"{p:12.2f}" if p is not None else f"{'':>12}"
     print(f"{row:48} {c:12.2f} {peer} {unit:>12} {ratio}  {name}")
-print("ratio = clavis / peer (below 1: Clavis is faster; for 'requests', fewer is better)")
+print("ratio = clavis / peer (below 1: Clavis is faster; for 'requests', fewer is better; precision, recall, F1: higher is better)")

@@ -110,10 +110,12 @@ def main():
     finally:
         shutil.rmtree(work, ignore_errors=True)
     mb = size / 1e6
+    version = subprocess.run(["detect-secrets", "--version"], capture_output=True, text=True).stdout.strip()
+    peer_name = f"detect-secrets {version}"
     rows = [
-        ("scan: labelled corpus precision", ours["precision"], peer["precision"], "precision", "detect-secrets 1.5"),
-        ("scan: labelled corpus recall", ours["recall"], peer["recall"], "recall", "detect-secrets 1.5"),
-        ("scan: labelled corpus F1", ours["f1"], peer["f1"], "F1", "detect-secrets 1.5"),
+        ("scan: labelled corpus precision", ours["precision"], peer["precision"], "precision", peer_name),
+        ("scan: labelled corpus recall", ours["recall"], peer["recall"], "recall", peer_name),
+        ("scan: labelled corpus F1", ours["f1"], peer["f1"], "F1", peer_name),
         (f"scan {mb:.1f} MB tree, whole process (median)", ours_ms, peer_ms, "ms", "detect-secrets scan --all-files"),
     ]
     if args.json:
@@ -121,12 +123,12 @@ def main():
             print(json.dumps({"row": row, "clavis": clavis, "peer": other, "unit": unit, "peer_name": name}))
         return
     print(f"labelled corpus: {sum(len(m) for m in labels.values())} secrets in {len(labels)} files")
-    for name, result in (("clavis", ours), ("detect-secrets", peer)):
-        print(f"{name:15} precision {result['precision']:.3f}  recall {result['recall']:.3f}  F1 {result['f1']:.3f}  "
+    for name, result in (("clavis", ours), (peer_name, peer)):
+        print(f"{name:21} precision {result['precision']:.3f}  recall {result['recall']:.3f}  F1 {result['f1']:.3f}  "
               f"(tp {result['tp']}, fp {result['fp']}, fn {result['fn']})")
-    print("recall by category:   " + "  ".join(f"{c}" for c in ours["recall_by_category"]))
-    for name, result in (("clavis", ours), ("detect-secrets", peer)):
-        print(f"{name:15} " + "  ".join(f"{c}={result['recall_by_category'].get(c, 0):.2f}" for c in ours["recall_by_category"]))
+    print("recall by category:         " + "  ".join(f"{c}" for c in ours["recall_by_category"]))
+    for name, result in (("clavis", ours), (peer_name, peer)):
+        print(f"{name:21} " + "  ".join(f"{c}={result['recall_by_category'].get(c, 0):.2f}" for c in ours["recall_by_category"]))
     print(f"tree {mb:.1f} MB: clavis {ours_ms:.0f} ms, detect-secrets {peer_ms:.0f} ms, ratio {ours_ms / peer_ms:.3f} "
           f"({peer_ms / ours_ms:.1f}x faster)")
 
