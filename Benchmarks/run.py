@@ -96,6 +96,13 @@ c = statistics.median(peak_rss_kib([clavis, "secret", "get", "env:CLAVIS_BENCH_X
 a = statistics.median(peak_rss_kib(["age", "--version"]) for _ in range(5))
 rows.append(("peak memory, secret get env:X", c / 1024, a / 1024, "MiB", "age --version"))
 
+# 5. Secret scanning beside detect-secrets: quality on the labelled corpus, time on one tree.
+out = subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "scan-compare.py"), "--scanner", clavis, "scan", "--json"]
+                     + (["--quick"] if quick else []), capture_output=True, text=True, check=True).stdout
+for line in out.splitlines():
+    item = json.loads(line)
+    rows.append((item["row"], item["clavis"], item.get("peer"), item["unit"], item["peer_name"]))
+
 elapsed = time.time() - started
 print(f"Clavis beside its peers — {'QUICK (debug build, tiny sizes)' if quick else 'release build'}; "
       f"{platform.node()} {os.cpu_count()} cores, {platform.machine()}; {elapsed:.0f} s")
@@ -104,4 +111,4 @@ for row, c, p, unit, name in rows:
     ratio = f"{c / p:8.3f}" if p else "     n/a"
     peer = f"{p:12.2f}" if p is not None else f"{'':>12}"
     print(f"{row:48} {c:12.2f} {peer} {unit:>12} {ratio}  {name}")
-print("ratio = clavis / peer (below 1: Clavis is faster; for 'requests', fewer is better)")
+print("ratio = clavis / peer (below 1: Clavis is faster; for 'requests', fewer is better; precision, recall, F1: higher is better)")

@@ -18,13 +18,15 @@ public enum Reporter {
 
     /// A SARIF 2.1.0 log that GitHub code scanning accepts.
     public static func sarif(_ findings: [Finding], toolVersion: String) throws -> String {
-        let rules = Detector.all.map { detector in
+        // One rule per name (two GitHub detectors share `github-token`), in detector order.
+        var seen = Set<String>()
+        let rules = Detector.all.filter { seen.insert($0.name).inserted }.map { detector in
             [
                 "id": detector.name,
                 "name": detector.name,
                 "shortDescription": ["text": "Hardcoded secret: \(detector.name)"],
                 "defaultConfiguration": ["level": level(detector.confidence)],
-                "help": ["text": "Move the value into a secret store and reference it (see Clavis' docs/references.md); rotate the exposed secret."],
+                "help": ["text": detector.help],
             ] as [String: Any]
         }
         let results = findings.map { finding in

@@ -53,7 +53,7 @@ public struct SecretScanner: Sendable {
     public func scan(text: String, path: String) -> [Finding] {
         let lines = Self.lines(of: text)
         let loweredBytes = Self.lowercasedASCII(text.utf8)
-        let context = LineContext(mentionsAppIdentity: Self.identityWords.contains { AssignmentParser.find($0, in: loweredBytes, from: 0) != nil },
+        var context = LineContext(mentionsAppIdentity: Self.identityWords.contains { AssignmentParser.find($0, in: loweredBytes, from: 0) != nil },
                                   isYAML: path.hasSuffix(".yaml") || path.hasSuffix(".yml"))
         var findings: [Finding] = []
         for (number, rawLine) in lines.enumerated() {
@@ -61,8 +61,17 @@ public struct SecretScanner: Sendable {
             let lowerLine = Self.lowercasedASCII(line.utf8)
             if AssignmentParser.find(Self.allowMarker, in: lowerLine, from: 0) != nil { continue }
             var claimed: [Range<String.Index>] = []
+            context.lowercased = lowerLine
+            // A line that fetches its secret from a store holds no literal secret; only a
+            // high-confidence format (a token's own shape) is still reported there.
+            var fetches: Bool?
             for (detector, triggers) in Self.detectors where detector.confidence >= minimumConfidence {
                 guard triggers.contains(where: { AssignmentParser.find($0, in: lowerLine, from: 0) != nil }) else { continue }
+                if detector.confidence != .high {
+                    let fetching = fetches ?? Suppressions.fetches(lowerLine)
+                    fetches = fetching
+                    if fetching { continue }
+                }
                 for range in detector.match(line, context) {
                     // One finding per secret: a stronger detector already claimed this text.
                     if claimed.contains(where: { $0.overlaps(range) }) { continue }

@@ -8,7 +8,8 @@ import Testing
 enum Corpus {
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Corpus").path
     static let detectors = ["entra": "entra-client-secret", "assign": "secret-assignment", "jwt": "jwt", "legacy": "entra-client-secret-legacy",
-                            "age": "age-secret-key", "conn": "azure-connection-string", "pem": "pem-private-key"]
+                            "age": "age-secret-key", "conn": "azure-connection-string", "pem": "pem-private-key", "gh": "github-token",
+                            "slack": "slack-token", "aws": "aws-access-key-id", "sas": "azure-sas-signature", "cmd": "command-line-password"]
 
     struct Labelled { var path: String; var text: String; var labels: [Int: String] }
 
@@ -49,17 +50,60 @@ enum Corpus {
                 falsePositives[finding.detector, default: []].append("\(file.path):\(finding.line)")
             }
         }
-        for detector in Set(Corpus.detectors.values) {
+        var report: [String] = []
+        for detector in Set(Corpus.detectors.values).sorted() {
             let tp = Double(truePositives[detector] ?? 0)
             let fp = Double(falsePositives[detector]?.count ?? 0), fn = Double(falseNegatives[detector]?.count ?? 0)
             #expect(labelled[detector, default: 0] >= 2, "\(detector) needs labelled positives")
             let precision = tp + fp == 0 ? 0 : tp / (tp + fp), recall = tp + fn == 0 ? 0 : tp / (tp + fn)
-            let minimum = detector == "secret-assignment" || detector == "entra-client-secret-legacy" ? 0.9 : 1.0
+            // The issue's bar: no category below 0.9 recall; the shape-only formats are exact.
+            let minimum = detector == "secret-assignment" || detector == "entra-client-secret-legacy" || detector == "command-line-password" ? 0.9 : 1.0
             #expect(precision >= minimum, "\(detector) precision \(precision); false positives \(falsePositives[detector] ?? [])")
             #expect(recall >= minimum, "\(detector) recall \(recall); missed \(falseNegatives[detector] ?? [])")
-            if recall < minimum || precision < minimum { print("DETECTOR \(detector): missed \(falseNegatives[detector] ?? []) false \(falsePositives[detector] ?? [])") }
+            report.append("\(detector): precision \(precision) recall \(recall) (\(Int(tp)) of \(labelled[detector, default: 0]))")
         }
+        let tp = Double(truePositives.values.reduce(0, +)), fp = Double(falsePositives.values.map(\.count).reduce(0, +))
+        let fn = Double(falseNegatives.values.map(\.count).reduce(0, +))
+        let precision = tp / max(tp + fp, 1), recall = tp / max(tp + fn, 1)
+        print("CORPUS " + report.joined(separator: "; ") + "; overall precision \(precision) recall \(recall)")
+        #expect(precision >= 0.97, "overall precision \(precision)")
+        #expect(recall >= 0.95, "overall recall \(recall)")
         #expect(falsePositives["high-entropy-literal"] == nil, "\(falsePositives["high-entropy-literal"] ?? [])")
+    }
+
+    @Test func githubChecksumDecides() async throws {
+        // Built at run time so that this file holds no token-shaped literal.
+        let body = "Zq4Xw9Lm2Pk7Rt5Vn8Bc3Jh6Df1Gs0"
+        var checksum = UInt64(CRC32.checksum(Array(body.utf8)))
+        var suffix = ""
+        for _ in 0..<6 { suffix = String(UnicodeScalar(TokenChecksum.base62[Int(checksum % 62)])) + suffix; checksum /= 62 }
+        let token = "gh" + "p_" + body + suffix
+        let found = SecretScanner().scan(text: "curl -H \"Authorization: Bearer \(token)\" https://api.github.com/user\n", path: "a.sh")
+        #expect(found.map(\.detector) == ["github-token"])
+        let altered = String(token.dropLast()) + (token.hasSuffix("A") ? "B" : "A")
+        #expect(SecretScanner().scan(text: "x = \(altered)\n", path: "a.sh").isEmpty)
+        #expect(CRC32.checksum(Array("123456789".utf8)) == 0xCBF4_3926)  // the standard check value
+    }
+
+    @Test func sarifRulesCarryHelpTowardsAReference() async throws {
+        let log = try JSONSerialization.jsonObject(with: Data(try Reporter.sarif([], toolVersion: "test").utf8)) as? [String: Any]
+        let driver = ((log?["runs"] as? [[String: Any]])?.first?["tool"] as? [String: Any])?["driver"] as? [String: Any]
+        let rules = driver?["rules"] as? [[String: Any]] ?? []
+        let ids = rules.compactMap { $0["id"] as? String }
+        #expect(ids.count == Set(ids).count)
+        for id in ["github-token", "slack-token", "aws-access-key-id", "azure-sas-signature", "command-line-password", "entra-client-secret-legacy"] {
+            let help = (rules.first { $0["id"] as? String == id }?["help"] as? [String: Any])?["text"] as? String ?? ""
+            #expect(help.contains("clavis secret") && help.contains("docs/references.md"), "\(id): \(help)")
+        }
+    }
+
+    @Test func versionsNamesAndFetchesAreNotSecrets() async throws {
+        #expect(Suppressions.isVersion("10.0.21510.2778"))
+        #expect(Suppressions.isVersion("v2.1.0-beta.1"))
+        #expect(!Suppressions.isVersion("x9.0.21510.2778"))
+        #expect(Suppressions.isName("app-secret") && Suppressions.isName("Ocp-Apim-Subscription-Key"))
+        #expect(!Suppressions.isName("kX2p-9Lm"))
+        #expect(Suppressions.fetches(SecretScanner.lowercasedASCII("$s = Get-AzKeyVaultSecret -VaultName kv -Name app -AsPlainText".utf8)))
     }
 
     @Test func findingsNeverCarryTheSecret() async throws {

@@ -1,0 +1,10 @@
+# Look-alikes in Python (nothing here is a secret)
+TOKEN_PATTERN = r"ghp_[A-Za-z0-9]{36}"
+password_hash = "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG"
+api_key_sha1 = "a94a8fe5ccb19ba61c4c0873d391e987982fbbd3"
+aws_region = "us-east-1"
+sas_docs = "https://learn.microsoft.com/rest/api/storageservices/create-service-sas"
+session_token_ttl = "3600"
+secret_header = "X-Clavis-Secret"
+token_type = "Bearer"
+password_prompt = "Enter the database password:"
