@@ -5,7 +5,7 @@
 // main package's internals reachable with `@testable import`.
 import PackageDescription
 
-let targets = ["FuzzAgeDecrypt", "FuzzAgeStrings", "FuzzReferences", "FuzzJWT", "FuzzEntraReply", "FuzzEmulator", "FuzzScanner"]
+let targets = ["FuzzAgeDecrypt", "FuzzAgeStrings", "FuzzReferences", "FuzzJWT", "FuzzEntraReply", "FuzzKeyVault", "FuzzDefender", "FuzzEmulator", "FuzzScanner"]
 
 let package = Package(
     name: "ClavisFuzzTesting",

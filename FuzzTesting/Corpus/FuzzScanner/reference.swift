@@ -1,0 +1,1 @@
+let reference = "keyring:defender-daemon/app-secret"

@@ -1,4 +1,0 @@
-curl -X POST https://login.microsoftonline.com/$TENANT/oauth2/token -d "resource=https://api.security.microsoft.com&client_id=$APP_ID&client_secret=$APP_SECRET&grant_type=client_credentials"
-curl -X POST https://login.microsoftonline.com/$TENANT/oauth2/token -d "resource=https://api.security.microsoft.com&client_id=$APP_ID&client_secret=ncY7Q~9i0mYtluYI0KN1gNT11cUzYZAa3u2olZU6&grant_type=client_credentials" ⟦P:entra⟧
-curl -H "Authorization: Bearer eyJhbGciOiAiUlMyNTYiLCAidHlwIjogIkpXVCIsICJraWQiOiAiWGtpYWRKalAifQ.eyJhdWQiOiAiaHR0cHM6Ly9hcGkuc2VjdXJpdHkubWljcm9zb2Z0LmNvbSIsICJyb2xlcyI6IFsiSW5jaWRlbnQuUmVhZC5BbGwiXSwgImV4cCI6IDE5MDAwMDAwMDB9.YlVvsSKuvinX-zMqf9OgXluCZz8xBfZuXTptFyfePpX6N1NF2XV54wca-7E56w8ZniqT3Ul4ffqkOkgWrdioyq" https://api.security.microsoft.com/api/incidents ⟦P:jwt⟧
-curl -H "Authorization: Bearer $TOKEN" https://api.security.microsoft.com/api/incidents
