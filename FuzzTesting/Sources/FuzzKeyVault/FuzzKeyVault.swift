@@ -6,6 +6,7 @@ import Foundation
 /// Key Vault's `WWW-Authenticate` challenge parser (anything accepted names exactly the vault's
 /// resource) and its reply decoders (secret bundles, deleted secrets).
 struct NoCredential: TokenCredential {
+    var credentialDescription: String { "no credential (fuzzing)" }
     func getToken(_ context: TokenRequestContext) async throws -> AccessToken {
         throw ClavisError(.sourceUnavailable, reason: "fuzzing sends no request")
     }

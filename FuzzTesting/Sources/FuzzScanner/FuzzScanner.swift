@@ -2,7 +2,7 @@ import ClavisScan
 
 /// The scanner's detectors on arbitrary text: no crash, no hang, and a finding always points
 /// inside the text it came from.
-let scanner = Scanner()
+let scanner = SecretScanner()
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzScanner(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
