@@ -77,8 +77,11 @@ struct AttemptTimedOut: Error, CustomStringConvertible {
 public struct HTTPTransport: Sendable {
     /// The largest reply body read.
     public static let maximumBodySize = 8 << 20
-    /// The client (share one per process).
-    public let client: HTTPClient
+    /// The client (share one per process): the one given, else ``defaultClient`` — made on the
+    /// first request, not when a transport is created, so a command that never goes to the network
+    /// starts no event-loop threads.
+    public var client: HTTPClient { explicitClient ?? Self.defaultClient }
+    private let explicitClient: HTTPClient?
     /// How failures are retried.
     public var retry: RetryPolicy
     /// The deadline of one attempt.
@@ -113,10 +116,10 @@ public struct HTTPTransport: Sendable {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    /// Creates a transport over `client` (default: ``defaultClient``).
-    public init(client: HTTPClient = HTTPTransport.defaultClient, retry: RetryPolicy = .default, attemptTimeout: Duration = .seconds(30),
+    /// Creates a transport over `client` (default: ``defaultClient``, made on first use).
+    public init(client: HTTPClient? = nil, retry: RetryPolicy = .default, attemptTimeout: Duration = .seconds(30),
                 logger: Logger = Logger(label: "clavis.http")) {
-        self.client = client
+        explicitClient = client
         self.retry = retry
         self.attemptTimeout = attemptTimeout
         self.logger = logger

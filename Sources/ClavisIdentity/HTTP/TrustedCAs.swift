@@ -15,16 +15,35 @@ public enum TrustedCAs {
     public static let environmentVariables = ["CLAVIS_CA_FILE", "SSL_CERT_FILE"]
 
     /// Adds CA files (PEM, one or more certificates each) for the clients made from now on —
-    /// ``HTTPTransport/defaultClient`` included if it has not been made yet. Each file is read and
-    /// parsed now, so a wrong path fails here with the path named.
+    /// ``HTTPTransport/defaultClient`` included if it has not been made yet. Each file is checked
+    /// now (readable, holds a PEM certificate), so a wrong path fails here with the path named; the
+    /// certificates are parsed when the first client is made, so a command that never connects
+    /// never pays for parsing a CA bundle.
     public static func add(files: [String]) throws {
-        for file in files { _ = try certificates(file, origin: "--ca-file") }
+        for file in files { try check(file, origin: "--ca-file") }
         configured.withLock { $0 += files }
     }
 
     /// Checks the CA files named in `environment`, so a typo is reported before any connection.
     public static func validateEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        for (variable, file) in environmentFiles(environment) { _ = try certificates(file, origin: variable) }
+        for (variable, file) in environmentFiles(environment) { try check(file, origin: variable) }
+    }
+
+    /// A cheap check: the file is readable and holds a PEM certificate header.
+    static func check(_ path: String, origin: String) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw unusable(path, origin: origin, reason: "it cannot be read")
+        }
+        defer { try? handle.close() }
+        let head = (try? handle.read(upToCount: 1 << 20)) ?? Data()
+        guard head.range(of: Data("-----BEGIN CERTIFICATE-----".utf8)) != nil else {
+            throw unusable(path, origin: origin, reason: "it holds no PEM certificate")
+        }
+    }
+
+    private static func unusable(_ path: String, origin: String, reason: String) -> ClavisError {
+        ClavisError(.invalidValue, reference: path, reason: "the CA file \(path) (\(origin)) cannot be used: \(reason)",
+                    hint: "name a PEM file such as the one `clavis emulator serve --tls --ca-out ca.pem` writes")
     }
 
     static func environmentFiles(_ environment: [String: String]) -> [(String, String)] {
@@ -51,8 +70,7 @@ public enum TrustedCAs {
         } catch {
             reason = FileManager.default.isReadableFile(atPath: path) ? "it is not a PEM certificate file" : "it cannot be read"
         }
-        throw ClavisError(.invalidValue, reference: path, reason: "the CA file \(path) (\(origin)) cannot be used: \(reason)",
-                          hint: "name a PEM file such as the one `clavis emulator serve --tls --ca-out ca.pem` writes")
+        throw unusable(path, origin: origin, reason: reason)
     }
 
     /// `configuration` with the extra CAs added to its TLS trust (system roots kept, unless the
