@@ -85,8 +85,9 @@ struct Detector: Sendable {
         for (name, value) in pairs {
             guard SecretNames.isSecretName(name) else { continue }
             let trimmed = Literals.stripQuotes(value)
-            // A GUID is an id (client, tenant, secret id), never a secret value; nor is a version or a name.
-            guard trimmed.count >= 8, !Suppressions.dismisses(trimmed) else { continue }
+            // A GUID is an id (client, tenant, secret id), never a secret value; nor is a version or a name;
+            // nor an unquoted code expression (`basic?.secret`, an optional chain).
+            guard trimmed.count >= 8, !Suppressions.dismisses(trimmed), !Literals.isOptionalChain(value) else { continue }
             let range = trimmed.startIndex..<trimmed.endIndex
             if !ranges.contains(where: { $0.overlaps(range) }) { ranges.append(range) }
         }
@@ -98,7 +99,8 @@ struct Detector: Sendable {
     static let highEntropyLiteral = Detector(name: "high-entropy-literal", confidence: .low, triggers: SecretNames.contextWords) { line, _ in
         Literals.quoted(in: line).filter { range in
             let value = line[range]
-            return value.count >= 20 && !value.contains(" ") && !value.contains("://") && !value.contains("$")
+            // A literal that starts with `)` is the tail of a Swift interpolation (`"\(f(x, "a"))/path"`), not a literal.
+            return value.count >= 20 && !value.contains(" ") && !value.contains("://") && !value.contains("$") && value.first != ")"
                 && !(value.contains("=") && value.contains("&")) && Entropy.bitsPerCharacter(value) >= 4.2 && !Suppressions.dismisses(value)
         }
     }

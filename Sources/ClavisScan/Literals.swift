@@ -35,10 +35,18 @@ enum SecretNames {
                                     "secretversion", "tokenversion", "version", "secreturi", "secreturl", "passwordlength", "tokenlifetime",
                                     // Digests of a secret, and text about one.
                                     "sha1", "sha256", "sha512", "md5", "hash", "digest", "checksum", "fingerprint", "prompt", "label",
-                                    "message", "hint", "description"]
+                                    "message", "hint", "description",
+                                    // Paging tokens (OData `$skiptoken`, `nextPageToken`…): opaque cursors, not secrets.
+                                    "skiptoken", "nexttoken", "pagetoken", "continuationtoken", "deltatoken", "synctoken"]
 }
 
 enum Literals {
+    /// Whether an unquoted value is an optional chain in code (`basic?.secret`), not a literal.
+    static func isOptionalChain(_ value: Substring) -> Bool {
+        guard let first = value.first, first.isLetter || first == "_", let mark = value.firstRange(of: "?.") else { return false }
+        return value[..<mark.lowerBound].allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }
+    }
+
     static func stripQuotes(_ value: Substring) -> Substring {
         var result = value
         if let first = result.first, first == "\"" || first == "'", result.count >= 2, result.last == first {
