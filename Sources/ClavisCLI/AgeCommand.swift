@@ -12,7 +12,7 @@ struct AgeCommand: AsyncParsableCommand {
         subcommands: [Encrypt.self, Decrypt.self])
 
     struct Encrypt: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Encrypt INPUT (or stdin) to recipients or a passphrase.")
+        static let configuration = CommandConfiguration(commandName: "encrypt", abstract: "Encrypt INPUT (or stdin) to recipients or a passphrase.")
 
         @Option(name: .customShort("r"), help: "An age1… recipient (repeatable).")
         var recipient: [String] = []
@@ -50,7 +50,7 @@ struct AgeCommand: AsyncParsableCommand {
     }
 
     struct Decrypt: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Decrypt INPUT (or stdin), binary or armored.")
+        static let configuration = CommandConfiguration(commandName: "decrypt", abstract: "Decrypt INPUT (or stdin), binary or armored.")
 
         @Option(name: .customShort("i"), help: "An identity file (repeatable). Without -i, a passphrase is asked for.")
         var identity: [String] = []

@@ -35,7 +35,7 @@ struct DefenderCommand: AsyncParsableCommand {
     enum Format: String, ExpressibleByArgument { case table, json, csv }
 
     struct Incidents: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List incidents (newest first), following pages.")
+        static let configuration = CommandConfiguration(commandName: "incidents", abstract: "List incidents (newest first), following pages.")
         @OptionGroup var api: APIOptions
         @Option(help: "Only incidents updated within this duration, e.g. 24h, 7d, 30m.") var since: String?
         @Option(help: "Only this status: Active, InProgress, Resolved, Redirected.") var status: String?
@@ -67,7 +67,7 @@ struct DefenderCommand: AsyncParsableCommand {
     }
 
     struct Update: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Update an incident (needs Incident.ReadWrite.All).")
+        static let configuration = CommandConfiguration(commandName: "update", abstract: "Update an incident (needs Incident.ReadWrite.All).")
         @OptionGroup var api: APIOptions
         @Argument(help: "The incident id.") var id: Int
         @Option(help: "Active, InProgress, Resolved, Redirected.") var status: String?
@@ -91,7 +91,7 @@ struct DefenderCommand: AsyncParsableCommand {
     }
 
     struct Hunt: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Run an advanced-hunting (KQL) query.")
+        static let configuration = CommandConfiguration(commandName: "hunt", abstract: "Run an advanced-hunting (KQL) query.")
         @OptionGroup var api: APIOptions
         @Argument(help: "The KQL query.") var query: String?
         @Option(help: "Read the query from a file.") var file: String?

@@ -11,6 +11,7 @@ struct SecretCommand: AsyncParsableCommand {
 
     struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "get",
             abstract: "Print a secret's value on stdout.",
             discussion: "Example: CLAVIS_T=xyz clavis secret get env:CLAVIS_T")
 
@@ -38,6 +39,7 @@ struct SecretCommand: AsyncParsableCommand {
 
     struct Set: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "set",
             abstract: "Store a secret read from stdin, or typed at a prompt without echo.",
             discussion: """
                 The value is never taken as an argument. From a script: printf %s "$VALUE" | clavis secret set REF
@@ -73,6 +75,7 @@ struct SecretCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "List the names (never values) of the secrets in a source.",
             discussion: "Examples: clavis secret list dir:/run/secrets, clavis secret list keyring:defender-daemon")
 
@@ -100,7 +103,7 @@ struct SecretCommand: AsyncParsableCommand {
     }
 
     struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete a secret from a writable source.")
+        static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete a secret from a writable source.")
 
         @Argument(help: "The secret reference.")
         var reference: String
@@ -118,6 +121,7 @@ struct SecretCommand: AsyncParsableCommand {
 extension SecretCommand {
     struct Copy: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "copy",
             abstract: "Copy a secret, or every secret of a source, to another backend without printing values.",
             discussion: """
                 clavis secret copy keyring:defender-daemon/app-secret age:/etc/clavis/store.age#app-secret

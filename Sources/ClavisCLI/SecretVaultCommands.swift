@@ -22,6 +22,7 @@ extension SecretCommand {
 
     struct Info: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "info",
             abstract: "Show a Key Vault secret's attributes, content type and tags (never its value).",
             discussion: "Example: clavis secret info keyvault:https://contoso.vault.azure.net/secrets/db-password")
 
@@ -53,6 +54,7 @@ extension SecretCommand {
 
     struct Recover: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "recover",
             abstract: "Recover a soft-deleted Key Vault secret (every version), waiting until it can be read.")
 
         @Argument(help: "The keyvault: reference of the deleted secret.")
@@ -69,6 +71,7 @@ extension SecretCommand {
 
     struct Purge: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "purge",
             abstract: "Purge a soft-deleted Key Vault secret for good (it cannot be recovered afterwards).")
 
         @Argument(help: "The keyvault: reference of the deleted secret.")

@@ -19,6 +19,7 @@ struct StoreCommand: AsyncParsableCommand {
 
     struct Init: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "init",
             abstract: "Create an empty store encrypted to recipients or a passphrase.",
             discussion: "Example: clavis store init age:/etc/clavis/store.age --recipient $(clavis keygen -o /etc/clavis/key.txt 2>&1 >/dev/null | cut -d' ' -f3)")
 
@@ -48,7 +49,7 @@ struct StoreCommand: AsyncParsableCommand {
     }
 
     struct Info: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a store's protection without decrypting it.")
+        static let configuration = CommandConfiguration(commandName: "info", abstract: "Show a store's protection without decrypting it.")
         @Argument(help: "The store.") var store: String
         @Flag(help: "Print JSON.") var json = false
 
@@ -75,11 +76,13 @@ struct StoreCommand: AsyncParsableCommand {
 
     struct Recipients: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "recipients",
             abstract: "List, add or remove a store's recipients (re-encrypts atomically).",
             subcommands: [List.self, Add.self, Remove.self, Confirm.self])
 
         struct Confirm: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
+            commandName: "confirm",
                 abstract: "Pin the store's recipient list to your identity, after checking it.",
                 discussion: """
                     Writes refuse a store whose recipients you have not confirmed (someone who can replace the
@@ -97,7 +100,7 @@ struct StoreCommand: AsyncParsableCommand {
         }
 
         struct List: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Print the store's recipients.")
+            static let configuration = CommandConfiguration(commandName: "list", abstract: "Print the store's recipients.")
             @Argument(help: "The store.") var store: String
             @OptionGroup var options: SourceOptions
             func run() async throws {
@@ -107,7 +110,7 @@ struct StoreCommand: AsyncParsableCommand {
         }
 
         struct Add: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Add recipients.")
+            static let configuration = CommandConfiguration(commandName: "add", abstract: "Add recipients.")
             @Argument(help: "The store.") var store: String
             @Argument(help: "age1… recipients.") var recipients: [String]
             @OptionGroup var options: SourceOptions
@@ -119,7 +122,7 @@ struct StoreCommand: AsyncParsableCommand {
         }
 
         struct Remove: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Remove recipients (never the last one).")
+            static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove recipients (never the last one).")
             @Argument(help: "The store.") var store: String
             @Argument(help: "age1… recipients.") var recipients: [String]
             @OptionGroup var options: SourceOptions
@@ -133,6 +136,7 @@ struct StoreCommand: AsyncParsableCommand {
 
     struct Rekey: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "rekey",
             abstract: "Re-encrypt a store to a new passphrase or a new set of recipients, atomically.",
             discussion: "Open with --identity/--passphrase-file (or the environment); the new protection comes from --to/--to-file or --new-passphrase[-file].")
 

@@ -122,6 +122,7 @@ struct TokenCommand: AsyncParsableCommand {
 
     struct Decode: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "decode",
             abstract: "Decode a JWT from stdin and print its header and claims as JSON (locally; never paste tokens into websites).",
             discussion: "Exits non-zero if the token is expired or lacks a --require-role. Add --verify to check the signature against the issuer's keys.")
 
