@@ -169,7 +169,8 @@ public struct AgeStore: Sendable {
         do {
             return try SecretFile.read(path, reference: reference,
                                        options: .init(what: "store", maximumSize: Self.maximumSize, requirePrivate: true)).revealedBytes()
-        } catch let error as ClavisError where error.code == .notFound && !error.reason.hasSuffix("is empty") {
+        } catch let error as ClavisError where error.code == .notFound && access(path, F_OK) != 0 {
+            // Missing (not empty): say how to make one.
             throw ClavisError(.notFound, reference: reference, reason: error.reason,
                               hint: "create it with `clavis store init \(reference) --recipient age1…`")
         }
