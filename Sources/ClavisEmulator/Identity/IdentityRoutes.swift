@@ -136,7 +136,7 @@ struct IdentityRoutes: Sendable {
                 }
                 let resources = scopes.map { String($0.dropLast("/.default".count)) }
                 guard Set(resources.map { KnownAPI.named($0)?.appId ?? $0.lowercased() }).count == 1, let first = resources.first else {
-                    return EntraReply.error("invalid_scope", code: 70011, message: "The provided value for the input parameter 'scope' is not valid. The scope \(scopes.joined(separator: " ")) is not valid. static scope limit exceeded.", status: .badRequest)
+                    return EntraReply.error("invalid_scope", code: 70011, message: "The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope \(scopes.joined(separator: " ")) is not valid.", status: .badRequest)
                 }
                 resource = first
             } else {
@@ -200,6 +200,13 @@ struct IdentityRoutes: Sendable {
             guard let resource = query.get("resource"), !resource.isEmpty else {
                 return EntraReply.json(["error": "invalid_request", "error_description": "Required query variable 'resource' is missing"], status: .badRequest)
             }
+            // An identity named by object id or resource id (IMDS `object_id`/`msi_res_id`, App Service
+            // `principal_id`/`mi_res_id`; azure-identity `imds.py`, `app_service.py`): the emulator's
+            // identities have neither, so such a request is for an identity not found — never
+            // silently the system-assigned one.
+            for other in ["object_id", "msi_res_id", "principal_id", "mi_res_id"] where query.get(other) != nil {
+                return EntraReply.json(["error": "invalid_request", "error_description": "Identity not found (\(other))"], status: .badRequest)
+            }
             let wanted = query.get("client_id") ?? query.get("clientid")
             let all = state.config.tenants.flatMap { tenant in (tenant.managedIdentities ?? []).map { (tenant, $0) } }
             let candidates: [(EmulatorConfig.Tenant, EmulatorConfig.ManagedIdentity)]
@@ -217,7 +224,7 @@ struct IdentityRoutes: Sendable {
             }
             let roles = identity.permissions?.first { KnownAPI.sameAPI($0.key, resource) }?.value ?? []
             return try await issue(Grant(tenant: tenant, appId: identity.clientId, resource: resource, roles: roles, endpoint: 1,
-                                         authentication: "2", managed: true), request: request)
+                                         authentication: "2", managed: true, appService: appService), request: request)
         }
     }
 }
