@@ -150,6 +150,19 @@ func expectClavis(_ code: ClavisError.Code, containing text: String? = nil, sour
         }
     }
 
+    /// The probe bounds the connection, not the reply: a live IMDS that takes 1.5 s to answer the
+    /// probe (longer than the 1 s probe timeout) is still used (azure-identity imds.py bounds only
+    /// `connection_timeout`).
+    @Test func aSlowButLiveIMDSIsNotDeclaredAbsent() async throws {
+        try await F.withEmulator { emulator, _, transport, _, _ in
+            emulator.state.inject([Fault(target: "imds", kind: "delay", delayMilliseconds: 1500, count: 1)])
+            let imds = ManagedIdentityCredential(environment: [:], imdsEndpoint: "\(emulator.baseURL)/metadata/identity/oauth2/token", transport: transport)
+            let token = try await imds.getToken(F.context)
+            #expect(token.expiresOn > Date())
+            #expect(emulator.state.statistics["imds"] == 2)  // the delayed probe, then the token request
+        }
+    }
+
     @Test func managedIdentityOnIMDSAndAppServiceAndFastFailureOffAzure() async throws {
         try await F.withEmulator { emulator, _, transport, _, _ in
             let imds = ManagedIdentityCredential(environment: [:], imdsEndpoint: "\(emulator.baseURL)/metadata/identity/oauth2/token", transport: transport)
@@ -165,7 +178,7 @@ func expectClavis(_ code: ClavisError.Code, containing text: String? = nil, sour
             let offAzure = ManagedIdentityCredential(environment: [:], imdsEndpoint: "http://127.0.0.1:9/metadata/identity/oauth2/token",
                                                      probeTimeout: .milliseconds(500), transport: transport)
             let started = ContinuousClock.now
-            await expectClavis(.credentialUnavailable, containing: "did not answer") { _ = try await offAzure.getToken(F.context) }
+            await expectClavis(.credentialUnavailable, containing: "could not be reached") { _ = try await offAzure.getToken(F.context) }
             let probe = ContinuousClock.now - started
             await expectClavis(.credentialUnavailable, containing: "recently") { _ = try await offAzure.getToken(F.context) }
             let remembered = ContinuousClock.now - started - probe
