@@ -6,7 +6,7 @@ struct SecretCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "secret",
         abstract: "Read, store, list and delete secrets by reference.",
-        subcommands: [Get.self, Set.self, List.self, Delete.self, Copy.self, Info.self, Recover.self, Purge.self]
+        subcommands: [Get.self, Set.self, List.self, Delete.self, Copy.self, Info.self, Recover.self, Purge.self, Enable.self, Disable.self]
     )
 
     struct Get: AsyncParsableCommand {

@@ -25,10 +25,12 @@ struct AzureSDKTests {
     static let identityHeader = "emulated-identity-header-value"
 
     static func config() -> EmulatorConfig {
-        EmulatorConfig(tenants: [.init(id: tenant, apps: [.init(clientId: app, secrets: [secret])],
+        var config = EmulatorConfig(tenants: [.init(id: tenant, apps: [.init(clientId: app, secrets: [secret])],
                                        managedIdentities: [.init(clientId: identity, systemAssigned: true)])],
                        vaults: [.init(name: "sdk", tenant: tenant, access: [app: ["get", "list", "set", "delete", "recover", "purge"], identity: ["get", "set"]],
                                       pendingMilliseconds: 700)])
+        config.identityHeader = identityHeader  // App Service compares X-IDENTITY-HEADER with it
+        return config
     }
 
     /// Runs `script` with the SDKs against a TLS emulator under Azure's names; the script prints `OK` at the end.

@@ -82,6 +82,10 @@ import Testing
             }
             let ok = try await transport.send(.GET, url, headers: [("Authorization", "Bearer \(good)")])
             #expect(ok.status == 200)
+            // maxresults is 1…25; beyond, 400 BadParameter (Get Secrets REST reference).
+            let listURL = url.components(separatedBy: "/secrets/")[0] + "/secrets?api-version=7.6&maxresults="
+            #expect(try await transport.send(.GET, listURL + "26", headers: [("Authorization", "Bearer \(good)")]).status == 400)
+            #expect(try await transport.send(.GET, listURL + "25", headers: [("Authorization", "Bearer \(good)")]).status == 200)
             // Asked by Key Vault's application id, `aud` is that id, and Key Vault accepts it (argocd-vault-plugin#621).
             let byId = try await state.mintToken(audience: "cfa8b339-82a2-471a-a3c9-0fc0be7a4093", tenant: V.tenant, appId: V.writer)
             #expect(try await transport.send(.GET, url, headers: [("Authorization", "Bearer \(byId)")]).status == 200)
