@@ -31,7 +31,10 @@ func expectClavis(_ code: ClavisError.Code, containing text: String? = nil, sour
             #expect(decoded.claims["tid"]?.string == F.tenant)
             #expect(decoded.claims["appid"]?.string == F.secretApp && decoded.claims["appidacr"]?.string == "1")
             #expect(decoded.claims["azp"] == nil)
-            #expect(decoded.claims["idtyp"]?.string == "app")
+            // idtyp is an optional claim Defender's tokens do not carry; idp is the v1 issuer; iat is
+            // backdated five minutes, as Entra does (optional-claims-reference.md, MDE token samples).
+            #expect(decoded.claims["idtyp"] == nil)
+            #expect(decoded.claims["idp"]?.string == "https://sts.windows.net/\(F.tenant)/")
             #expect(decoded.claims["ver"]?.string == "1.0")
             #expect(decoded.claims["iss"]?.string == "https://sts.windows.net/\(F.tenant)/")
             #expect(decoded.roles == F.roles)

@@ -124,7 +124,7 @@ extension EmulatorState {
                               notBefore: Date = Date(), expires: Date = Date().addingTimeInterval(3600)) async throws -> String {
         let claims = AppTokenClaims(aud: audience, iss: issuer ?? "https://sts.windows.net/\(tenant)/", iat: Int(notBefore.timeIntervalSince1970),
                                     nbf: Int(notBefore.timeIntervalSince1970), exp: Int(expires.timeIntervalSince1970), tid: tenant, oid: appId,
-                                    sub: appId, idtyp: "app", ver: "1.0", uti: "emulator-test", roles: roles.isEmpty ? nil : roles,
+                                    sub: appId, idtyp: nil, idp: nil, ver: "1.0", uti: "emulator-test", roles: roles.isEmpty ? nil : roles,
                                     appid: appId, appidacr: "1", azp: nil, azpacr: nil)
         return try await keys.sign(claims, kid: JWKIdentifier(string: keyId))
     }

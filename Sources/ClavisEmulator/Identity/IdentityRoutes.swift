@@ -13,7 +13,10 @@ struct AppTokenClaims: JWTPayload {
     var tid: String
     var oid: String
     var sub: String
-    var idtyp: String
+    /// Optional in Entra (optional-claims-reference.md): only Graph's tokens carry it here.
+    var idtyp: String?
+    /// The identity provider: the tenant's v1 issuer for app tokens.
+    var idp: String?
     var ver: String
     var uti: String
     var roles: [String]?

@@ -52,7 +52,9 @@ extension IdentityRoutes {
         // then refuses it, as go-autorest#525 shows); v2: the API's client id.
         let claims = AppTokenClaims(
             aud: version == 2 ? Self.apiClientId(grant.resource) : grant.resource, iss: version == 2 ? "\(base(request))/\(grant.tenant.id)/v2.0" : "https://sts.windows.net/\(grant.tenant.id)/",
-            iat: now, nbf: now, exp: now + lifetime, tid: grant.tenant.id, oid: objectId, sub: objectId, idtyp: "app",
+            // Entra backdates iat/nbf by five minutes (exp − iat is 3900 s for a 3599 s expires_in).
+            iat: now - 300, nbf: now - 300, exp: now + lifetime, tid: grant.tenant.id, oid: objectId, sub: objectId,
+            idtyp: KnownAPI.named(grant.resource)?.nonce == true ? "app" : nil, idp: "https://sts.windows.net/\(grant.tenant.id)/",
             ver: version == 2 ? "2.0" : "1.0", uti: String(UUID().uuidString.prefix(22)), roles: grant.roles.isEmpty ? nil : grant.roles,
             appid: version == 1 ? grant.appId : nil, appidacr: version == 1 ? grant.authentication : nil,
             azp: version == 2 ? grant.appId : nil, azpacr: version == 2 ? grant.authentication : nil)

@@ -128,7 +128,7 @@ extension EmulatorState {
         let objectId = UUID().uuidString.lowercased()
         let claims = AppTokenClaims(aud: audience, iss: issuer ?? "https://sts.windows.net/\(tenant)/", iat: Int(notBefore.timeIntervalSince1970),
                                     nbf: Int(notBefore.timeIntervalSince1970), exp: Int(expires.timeIntervalSince1970), tid: tenant, oid: objectId,
-                                    sub: objectId, idtyp: "app", ver: "1.0", uti: String(UUID().uuidString.prefix(22)), roles: nil,
+                                    sub: objectId, idtyp: nil, idp: nil, ver: "1.0", uti: String(UUID().uuidString.prefix(22)), roles: nil,
                                     appid: appId, appidacr: "1", azp: nil, azpacr: nil)
         return try await keys.sign(claims, kid: JWKIdentifier(string: keyId))
     }
