@@ -15,6 +15,7 @@ public enum Emulator {
     public static func buildRouter(state: EmulatorState, scheme: String = "http") -> Router<BasicRequestContext> {
         let router = Router()
         IdentityRoutes(state: state, scheme: scheme).register(on: router)
+        ConsentRoutes(state: state).register(on: router)
         DefenderRoutes(state: state, scheme: scheme).register(on: router)
         router.get("/_emulator/stats") { _, _ in EntraReply.json(state.statistics) }
         router.post("/_emulator/reset") { _, _ in state.reset(); return EntraReply.json(["reset": true]) }

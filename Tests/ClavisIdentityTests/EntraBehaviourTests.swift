@@ -17,6 +17,36 @@ import Testing
         try DecodedToken(try #require(reply.jsonObject?["access_token"] as? String, "\(String(decoding: reply.body, as: UTF8.self))"))
     }
 
+    /// The consent link `clavis consent-url --authority EMULATOR` prints is a page (not a 404);
+    /// Cancel returns to the redirect URI with AADSTS65004, Accept with `admin_consent=True`, and
+    /// the app's next token carries its roles (entra-docs v2-admin-consent.md).
+    @Test func theConsentLinkWorks() async throws {
+        let emulator = try await Emulator.start(F.config(certificatePEM: ""))
+        defer { Task { await emulator.stop() } }
+        let links = try await Command.clavis(["consent-url", "--client-id", F.unconsentedApp, "--tenant", F.tenant, "--authority", emulator.baseURL,
+                                              "--redirect-uri", "http://127.0.0.1:9/done"])
+        let v2 = try #require(links.output.split(separator: "\n").last.map(String.init)) + "&state=s-42"
+        let transport = HTTPTransport(retry: .noRetries)
+        let page = try await transport.send(.GET, v2)
+        #expect(page.status == 200 && String(decoding: page.body, as: UTF8.self).contains("Incident.Read.All"))
+        // The form's POST answers with a redirect, which Clavis's transport never follows: curl shows it.
+        func post(_ decision: String) async throws -> String {
+            try await Command.run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "--data", "decision=\(decision)", v2]).output
+        }
+        let cancel = try await post("cancel")
+        #expect(cancel.hasPrefix("302 http://127.0.0.1:9/done?error=access_denied&error_description=AADSTS65004"), "\(cancel)")
+        func roles() async throws -> [String] {
+            let token = try await secretCredential(try Authority(emulator.baseURL), transport, clientId: F.unconsentedApp).getToken(F.context)
+            return try DecodedToken(try #require(token.token.revealedString())).roles
+        }
+        #expect(try await roles().isEmpty)
+        #expect(try await post("accept") == "302 http://127.0.0.1:9/done?admin_consent=True&tenant=\(F.tenant)&state=s-42")
+        #expect(try await roles() == F.roles)
+        let v1 = try #require(links.output.split(separator: "\n").first.map(String.init))
+        #expect(try await transport.send(.GET, v1).status == 200)
+        await emulator.stop()
+    }
+
     /// App Service's managed-identity reply has App Service's documented shape — {access_token,
     /// expires_on, resource, token_type, client_id}, no `expires_in` (app-service/overview-managed-identity.md);
     /// an identity named by object or resource id the emulator does not have is a 400, never

@@ -166,7 +166,7 @@ struct IdentityRoutes: Sendable {
                 return EntraReply.error("invalid_resource", code: 500011, message: "The resource principal named \(resource) was not found in the tenant named \(tenant.id). This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.", status: .badRequest)
             }
             // Without admin consent Entra still issues a token — without roles; the API then answers 403.
-            let roles = app.consented == false ? [] : (permissions ?? [])
+            let roles = app.consented == false && !state.hasConsent(tenant: tenant.id, clientId: app.clientId) ? [] : (permissions ?? [])
             return try await issue(Grant(tenant: tenant, appId: app.clientId, resource: resource, roles: roles, endpoint: version,
                                          authentication: authentication, managed: false), request: request)
         }
