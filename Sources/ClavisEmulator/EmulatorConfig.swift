@@ -275,7 +275,7 @@ public struct EmulatorConfigError: Error, CustomStringConvertible, Sendable {
     static func firstUnknownKey(_ given: Any, _ known: Any?, path: String) -> String? {
         if let object = given as? [String: Any] {
             let knownObject = known as? [String: Any] ?? [:]
-            for key in object.keys.sorted() where !(object[key] is NSNull) {
+            for key in object.keys.sorted() where !(object[key] is NSNull) && !key.hasPrefix("//") {  // "//…" keys are comments
                 let child = path.isEmpty ? key : path + "." + key
                 guard let value = knownObject[key] else { return child }
                 if let unknown = firstUnknownKey(object[key] as Any, value, path: child) { return unknown }
