@@ -16,7 +16,7 @@ func secretCredential(_ authority: Authority, _ transport: HTTPTransport, client
 
 func expectClavis(_ code: ClavisError.Code, containing text: String? = nil, sourceLocation: SourceLocation = #_sourceLocation,
                   _ body: () async throws -> Void) async {
-    await expectFailure(ClavisError.self, where: { $0.code == code }, containing: text, sourceLocation: sourceLocation, body)
+    await expectFailure(ClavisError.self, where: { $0.code.is(code) }, containing: text, sourceLocation: sourceLocation, body)
 }
 
 @Suite(.serialized) struct CredentialTests {
@@ -61,7 +61,7 @@ func expectClavis(_ code: ClavisError.Code, containing text: String? = nil, sour
         }
         let validator = TokenValidator()
         for header in [#"{"alg":"none"}"#, #"{"alg":"HS256"}"#] {
-            expectFailure(ClavisError.self, where: { $0.code == .permissionDenied }, containing: "refused") {
+            expectFailure(ClavisError.self, where: { $0.code.is(.permissionDenied) }, containing: "refused") {
                 try validator.checkClaims(try DecodedToken(token(header)))
             }
         }
@@ -85,8 +85,18 @@ func expectClavis(_ code: ClavisError.Code, containing text: String? = nil, sour
                 Issue.record("a wrong secret got a token")
             } catch let error as ClavisError {
                 #expect(error.hint?.contains("secret's ID was pasted") == true)
-                #expect(error.reason.contains("trace"))
+                // One line; Microsoft support's ids travel in the cause, not the message.
+                #expect(error.code == .invalidClientSecret && error.shortDescription == "invalid client secret")
+                #expect(!error.description.contains("\n") && !error.description.contains("Trace ID"))
+                #expect((error.cause as? EntraError)?.supportIds?.hasPrefix("trace ") == true)
                 #expect(!error.description.contains("CANARY"))
+            }
+            // The cause named by the code: an unknown tenant or application, not "permission denied: SECRET-REF".
+            await expectFailure(ClavisError.self, where: { $0.code == .unknownTenant && $0.reference == nil }, containing: "unknown tenant: Entra ID") {
+                _ = try await secretCredential(authority, transport, tenant: "nope.onmicrosoft.com").getToken(F.context)
+            }
+            await expectFailure(ClavisError.self, where: { $0.code == .unknownApplication }, containing: "AADSTS700016") {
+                _ = try await secretCredential(authority, transport, clientId: "33333333-0000-4000-8000-000000000000").getToken(F.context)
             }
             await expectClavis(.permissionDenied, containing: "AADSTS90002") { _ = try await secretCredential(authority, transport, tenant: "nope.onmicrosoft.com").getToken(F.context) }
             await expectClavis(.permissionDenied, containing: "AADSTS700016") { _ = try await secretCredential(authority, transport, clientId: "33333333-0000-4000-8000-000000000000").getToken(F.context) }

@@ -80,7 +80,7 @@ typealias V = VaultFixture
 
 func expectCode(_ code: ClavisError.Code, containing text: String? = nil, sourceLocation: SourceLocation = #_sourceLocation,
                 _ body: () async throws -> Void) async {
-    await expectFailure(ClavisError.self, where: { $0.code == code }, containing: text, sourceLocation: sourceLocation, body)
+    await expectFailure(ClavisError.self, where: { $0.code.is(code) }, containing: text, sourceLocation: sourceLocation, body)
 }
 
 @Suite(.serialized) struct KeyVaultTests {
