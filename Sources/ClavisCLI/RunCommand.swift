@@ -31,6 +31,8 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         var argv = command
+        // The program's arguments are captured as given, so `--help`/`-h` before any program is ours.
+        if argv.first == "--help" || argv.first == "-h" { throw CleanExit.helpRequest(self) }
         if argv.first == "--" { argv.removeFirst() }
         guard let program = argv.first else { throw CLIFailure(message: "nothing to run: clavis run [--env NAME=REF]… -- CMD [ARGS…]", exitCode: 64) }
 
