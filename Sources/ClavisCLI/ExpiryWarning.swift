@@ -16,19 +16,35 @@ struct ExpiryOptions: ParsableArguments {
         return seconds
     }
 
-    /// Checks the secret `credentials` names (nothing when there is no `--secret`, or the warning is
-    /// off); `nil` when its end date cannot be learnt.
-    func status(_ credentials: CredentialOptions, resolver: SecretResolver) async throws -> SecretExpiryCheck.Status? {
+    /// The check for the secret `credentials` names; `nil` when there is no `--secret` or the
+    /// warning is off.
+    func check(_ credentials: CredentialOptions) throws -> (check: SecretExpiryCheck, reference: SecretReference)? {
         let within = try threshold()
         guard within > 0, let secret = credentials.secret else { return nil }
         let check = SecretExpiryCheck(tenant: try credentials.requiredTenant(), clientId: try credentials.requiredClientId(),
                                       authority: try credentials.resolvedAuthority(), version: credentials.v1 ? .v1 : .v2, warnWithin: within)
-        return await check.check(reference: try SecretReference(parsing: secret), resolver: resolver)
+        return (check, try SecretReference(parsing: secret))
+    }
+
+    /// Checks the secret `credentials` names; `nil` when its end date cannot be learnt.
+    func status(_ credentials: CredentialOptions, resolver: SecretResolver) async throws -> SecretExpiryCheck.Status? {
+        guard let (check, reference) = try check(credentials) else { return nil }
+        return await check.check(reference: reference, resolver: resolver)
     }
 
     /// Prints `warning: …` on stderr when the secret expires within the threshold.
     func warn(_ credentials: CredentialOptions, resolver: SecretResolver) async {
         guard let status = try? await status(credentials, resolver: resolver), status.warning else { return }
         Terminal.note("warning: \(status.message)")
+    }
+
+    /// A closure that warns (for daemons that check again later); does nothing without `--secret`.
+    func warner(_ credentials: CredentialOptions, resolver: SecretResolver) throws -> @Sendable () async -> Void {
+        guard let (check, reference) = try check(credentials) else { return {} }
+        return {
+            if let status = await check.check(reference: reference, resolver: resolver), status.warning {
+                Terminal.note("warning: \(status.message)")
+            }
+        }
     }
 }

@@ -27,9 +27,7 @@ extension DefenderCommand {
             let watcher = IncidentWatcher(client: try api.client(waitBudget: .seconds(3700)), checkpointPath: checkpoint, overlap: TimeInterval(overlap),
                                           extraFilter: status.map { "status eq '\($0)'" })
             // Warn at start, then daily, when the client secret in use expires soon.
-            let resolver = try CLIContext.resolver(api.sources)
-            let (credentials, expiry) = (api.credentials, self.expiry)
-            let checkExpiry: @Sendable () async -> Void = { await expiry.warn(credentials, resolver: resolver) }
+            let checkExpiry = try expiry.warner(api.credentials, resolver: CLIContext.resolver(api.sources))
             await checkExpiry()
             let service = WatchService(watcher: watcher, interval: interval, lookback: lookbackSeconds, once: once, checkExpiry: checkExpiry)
             if once {

@@ -1,3 +1,4 @@
+import ClavisCore
 import Foundation
 
 /// One client secret of an app registration as Microsoft Graph describes it (passwordCredential,

@@ -144,7 +144,7 @@ public struct SecretRotation: Sendable {
     }
 
     /// A Graph client authenticating with `secret`.
-    func graph(with secret: Secret) throws -> GraphApplicationsClient {
+    func graphClient(with secret: Secret) throws -> GraphApplicationsClient {
         let reference = self.reference.description
         let credential = ClientSecretCredential(tenant: endpoint.tenant, clientId: endpoint.clientId, reference: reference, authority: endpoint.authority,
                                                 version: endpoint.version, transport: transport) { secret }
@@ -156,7 +156,7 @@ public struct SecretRotation: Sendable {
     public func run() async throws -> Report {
         let current = try await source.secret(for: reference)
         let annotations = try await source.annotations(for: reference)
-        let graph = try graph(with: current)
+        let graph = try graphClient(with: current)
         let app: ApplicationInfo
         do {
             app = try await graph.application(appId: endpoint.clientId)
