@@ -38,6 +38,10 @@ struct ClavisCommand: AsyncParsableCommand {
             }
         } catch let error as ClavisError {
             Terminal.printError("\(error)")
+            // Microsoft support's ids, kept off the one-line error: shown at CLAVIS_LOG_LEVEL=debug.
+            if LogSettings.level <= .debug, let entra = error.cause as? EntraError, let ids = entra.supportIds {
+                Terminal.note("Entra ID \(ids)")
+            }
             Glibc.exit(1)
         } catch let error as AgeError {
             Terminal.printError("\(error)")

@@ -25,11 +25,14 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Start the program with only the named variables plus PATH, HOME and LANG.")
     var noInherit = false
     @OptionGroup var options: SourceOptions
+    @OptionGroup(title: "Key Vault credential (for keyvault: references; default: AZURE_* variables, then managed identity)") var credentials: CredentialOptions
     @Argument(parsing: .captureForPassthrough, help: "-- CMD [ARGS…]")
     var command: [String] = []
 
     func run() async throws {
         var argv = command
+        // The program's arguments are captured as given, so `--help`/`-h` before any program is ours.
+        if argv.first == "--help" || argv.first == "-h" { throw CleanExit.helpRequest(self) }
         if argv.first == "--" { argv.removeFirst() }
         guard let program = argv.first else { throw CLIFailure(message: "nothing to run: clavis run [--env NAME=REF]… -- CMD [ARGS…]", exitCode: 64) }
 
@@ -45,7 +48,7 @@ struct RunCommand: AsyncParsableCommand {
         var byName: [String: SecretEnvironment.Binding] = [:]
         for binding in planned { byName[binding.name] = binding }
 
-        switch await SecretEnvironment.resolve(Array(byName.values), with: try CLIContext.resolver(options)) {
+        switch await SecretEnvironment.resolve(Array(byName.values), with: try CLIContext.resolver(options, vault: credentials)) {
         case .failure(let failures):
             failures.lines.forEach { Terminal.printError($0) }
             throw ExitCode(1)

@@ -55,6 +55,7 @@ public final class EmulatorState: Sendable {
     private let faults = Mutex<[Fault]>([])
     private let counters = Mutex<[String: Int]>([:])
     private let identityOrigin = Mutex<String?>(nil)
+    private let consents = Mutex<Set<String>>([])
     /// Application objects and their password credentials (Graph `addPassword`/`removePassword`).
     let directory: ApplicationDirectory
 
@@ -74,6 +75,12 @@ public final class EmulatorState: Sendable {
 
     /// Records the Entra ID side's origin.
     func setIdentityBase(_ base: String) { identityOrigin.withLock { $0 = base } }
+
+    /// Records an admin's consent to `clientId`'s permissions in `tenant` (the consent page).
+    func grantConsent(tenant: String, clientId: String) { _ = consents.withLock { $0.insert("\(tenant)/\(clientId)".lowercased()) } }
+
+    /// Whether an admin consented on the consent page (besides the config's `consented`).
+    func hasConsent(tenant: String, clientId: String) -> Bool { consents.withLock { $0.contains("\(tenant)/\(clientId)".lowercased()) } }
 
     /// Counts a request to `endpoint`.
     func count(_ endpoint: String) { counters.withLock { $0[endpoint, default: 0] += 1 } }

@@ -44,7 +44,7 @@ struct KeyringSession: ~Copyable {
             throw KeyringSession.translate(error, reference: reference, operation: "open collection '\(name)'")
         }
         if let error { g_error_free(error) }
-        throw ClavisError(.notFound, reference: reference,
+        throw ClavisError(name == "default" ? .noDefaultCollection : .noSuchCollection, reference: reference,
                           reason: name == "default" ? "the Secret Service has no default collection" : "the Secret Service has no collection or alias called '\(name)'",
                           hint: name == "default"
                             ? "create one by storing any secret from the desktop (Seahorse, secret-tool store), or name one with ?collection=login"
@@ -264,4 +264,11 @@ enum SessionBus {
         }
         return "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set and there is no $XDG_RUNTIME_DIR/bus"
     }
+}
+
+extension ClavisError.Code {
+    /// The Secret Service has no default collection (a fresh desktop, or a headless session); refines ``notFound``.
+    public static let noDefaultCollection = ClavisError.Code("no-default-collection", refines: .notFound)
+    /// The Secret Service has no collection or alias of the name asked for; refines ``notFound``.
+    public static let noSuchCollection = ClavisError.Code("no-such-collection", refines: .notFound)
 }

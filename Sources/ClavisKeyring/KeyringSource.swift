@@ -191,7 +191,7 @@ public struct KeyringSource: AnnotatedSecretSource {
                                   hint: "unlock it by logging in, with --unlock, or `gnome-keyring-daemon --unlock` on a headless machine")
                 : SourceDiagnosis(scheme: "keyring", check: "default collection", status: .ok, detail: "unlocked"))
         } catch let error as ClavisError {
-            let check = error.code == .notFound ? "default collection" : "Secret Service"
+            let check = error.code.is(.notFound) ? "default collection" : "Secret Service"
             findings.append(SourceDiagnosis(scheme: "keyring", check: check, status: .unavailable, detail: error.reason, hint: error.hint))
         } catch {
             findings.append(SourceDiagnosis(scheme: "keyring", check: "Secret Service", status: .unavailable, detail: "\(error)"))

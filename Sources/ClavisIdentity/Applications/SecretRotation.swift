@@ -160,7 +160,7 @@ public struct SecretRotation: Sendable {
         let app: ApplicationInfo
         do {
             app = try await graph.application(appId: endpoint.clientId)
-        } catch let error as ClavisError where error.code == .permissionDenied && error.reason.contains("Entra ID refused") {
+        } catch let error as ClavisError where error.code == .invalidClientSecret || error.code == .expiredClientSecret {
             throw ClavisError(.permissionDenied, reference: reference.description,
                               reason: "the secret in the reference does not get a token, so it cannot authorize its own rotation (\(error.reason))",
                               hint: "store a working secret there first: clavis secret set \(reference.description)")
