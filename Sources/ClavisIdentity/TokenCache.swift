@@ -51,9 +51,14 @@ public actor CachingTokenCredential: TokenCredential {
                 entries[context] = entry
                 logger.debug("refreshing token ahead of expiry", metadata: ["clavis.token.expires_in_s": "\(Int(token.expiresOn.timeIntervalSince(instant)))"])
             }
+            logger.trace("token cache hit", metadata: ["clavis.token.resource": "\(context.resource)",
+                                                       "clavis.token.expires_in_s": "\(Int(token.expiresOn.timeIntervalSince(instant)))"])
             return token
         }
-        if let task = entry.inFlight { return try await task.value }
+        if let task = entry.inFlight {
+            logger.trace("token request already in flight: waiting for it", metadata: ["clavis.token.resource": "\(context.resource)"])
+            return try await task.value
+        }
         let task = fetch(context)
         entry.inFlight = task
         entries[context] = entry
