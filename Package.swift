@@ -172,5 +172,9 @@ let package = Package(
                                                                .product(name: "NIOSSL", package: "swift-nio-ssl")],
                     exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "ClavisCLITests", dependencies: ["ClavisCLI", "clavis-emulator", "ClavisTestSupport"], swiftSettings: strict),
+        // Client-secret rotation (issue 21): Graph application routes in the emulator, and `clavis app secret` end to end.
+        .testTarget(name: "ClavisRotationTests", dependencies: ["ClavisCLI", "ClavisIdentity", "ClavisKeyVault", "ClavisAge", "ClavisKeyring",
+                                                               "ClavisEmulator", "ClavisTestSupport"],
+                    swiftSettings: strict),
     ]
 )

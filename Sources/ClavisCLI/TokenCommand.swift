@@ -88,12 +88,15 @@ struct TokenCommand: AsyncParsableCommand {
         @Flag(help: "Print {access_token, expires_on, token_type, claims} as JSON.")
         var json = false
         @OptionGroup var options: SourceOptions
+        @OptionGroup var expiry: ExpiryOptions
 
         func run() async throws {
             let context = resource.map { TokenRequestContext(resource: $0) }
                 ?? TokenRequestContext(scopes: [scope ?? "https://api.security.microsoft.com/.default"])
-            let credential = try credentials.credential(resolver: CLIContext.resolver(options))
+            let resolver = try CLIContext.resolver(options)
+            let credential = try credentials.credential(resolver: resolver)
             let token = try await credential.getToken(context)
+            await expiry.warn(credentials, resolver: resolver)
             guard let jwt = token.token.revealedString() else { throw CLIFailure(message: "the token is not text") }
             let decoded = try DecodedToken(jwt)
             if !requireRole.isEmpty {

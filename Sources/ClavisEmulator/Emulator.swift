@@ -17,6 +17,7 @@ public enum Emulator {
         IdentityRoutes(state: state, scheme: scheme).register(on: router)
         ConsentRoutes(state: state).register(on: router)
         DefenderRoutes(state: state, scheme: scheme).register(on: router)
+        ApplicationRoutes(state: state, scheme: scheme).register(on: router)
         router.get("/_emulator/stats") { _, _ in EntraReply.json(state.statistics) }
         router.post("/_emulator/reset") { _, _ in state.reset(); return EntraReply.json(["reset": true]) }
         router.post("/_emulator/faults") { request, _ in

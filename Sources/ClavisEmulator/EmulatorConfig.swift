@@ -20,6 +20,10 @@ public struct EmulatorConfig: Codable, Sendable {
     /// Custom resources configured to accept v2 tokens (`accessTokenAcceptedVersion: 2`); every other
     /// resource — Microsoft's APIs included — gets v1 tokens from either endpoint.
     public var v2Resources: [String]?
+    /// How long a password credential added with Graph `addPassword` takes to replicate before the
+    /// token endpoint accepts it, in milliseconds (default 0). Meanwhile it answers AADSTS7000215,
+    /// as Entra does for a few seconds to minutes after a secret is created.
+    public var secretReplicationMilliseconds: Int?
 
     /// The Defender side: generated incidents and the rate limit.
     public struct Defender: Codable, Sendable {
@@ -155,10 +159,19 @@ public struct EmulatorConfig: Codable, Sendable {
         public var consented: Bool?
         /// Whether the app is disabled (AADSTS7000112).
         public var disabled: Bool?
+        /// Password credentials with their Graph properties (key id, dates); `secrets` above are
+        /// password credentials too, valid for two years from the emulator's start.
+        public var passwordCredentials: [PasswordCredential]?
+        /// The client ids of the apps whose service principals own this application (its own id
+        /// makes it "an owner of itself", what `Application.ReadWrite.OwnedBy` needs to rotate).
+        public var owners: [String]?
 
         /// Creates an app.
         public init(clientId: String, name: String? = nil, secrets: [String]? = nil, certificates: [String]? = nil,
-                    federated: [Federated]? = nil, permissions: [String: [String]]? = nil, consented: Bool? = nil, disabled: Bool? = nil) {
+                    federated: [Federated]? = nil, permissions: [String: [String]]? = nil, consented: Bool? = nil, disabled: Bool? = nil,
+                    passwordCredentials: [PasswordCredential]? = nil, owners: [String]? = nil) {
+            self.passwordCredentials = passwordCredentials
+            self.owners = owners
             self.clientId = clientId
             self.name = name
             self.secrets = secrets
@@ -167,6 +180,31 @@ public struct EmulatorConfig: Codable, Sendable {
             self.permissions = permissions
             self.consented = consented
             self.disabled = disabled
+        }
+    }
+
+    /// A client secret with the properties Graph shows for it (passwordCredential,
+    /// https://learn.microsoft.com/graph/api/resources/passwordcredential).
+    public struct PasswordCredential: Codable, Sendable {
+        /// The value.
+        public var secret: String
+        /// The key id (default: derived from the app and the value).
+        public var keyId: String?
+        /// The display name.
+        public var displayName: String?
+        /// When it becomes valid (ISO 8601; default: the emulator's start).
+        public var startDateTime: String?
+        /// When it expires (ISO 8601; default: two years after the start). After it the token
+        /// endpoint answers AADSTS7000222.
+        public var endDateTime: String?
+
+        /// Creates one.
+        public init(secret: String, keyId: String? = nil, displayName: String? = nil, startDateTime: String? = nil, endDateTime: String? = nil) {
+            self.secret = secret
+            self.keyId = keyId
+            self.displayName = displayName
+            self.startDateTime = startDateTime
+            self.endDateTime = endDateTime
         }
     }
 

@@ -56,10 +56,13 @@ public final class EmulatorState: Sendable {
     private let counters = Mutex<[String: Int]>([:])
     private let identityOrigin = Mutex<String?>(nil)
     private let consents = Mutex<Set<String>>([])
+    /// Application objects and their password credentials (Graph `addPassword`/`removePassword`).
+    let directory: ApplicationDirectory
 
     /// Creates the state with a fresh 2048-bit RSA signing key.
     public init(config: EmulatorConfig) async throws {
         self.config = config
+        directory = ApplicationDirectory(config: config)
         rawSigningKey = try _RSA.Signing.PrivateKey(keySize: .bits2048)
         signingKey = try JWTKit.Insecure.RSA.PrivateKey(backing: rawSigningKey)
         keyId = String(UUID().uuidString.prefix(8)).lowercased()
@@ -84,6 +87,11 @@ public final class EmulatorState: Sendable {
 
     /// Requests seen per endpoint.
     public var statistics: [String: Int] { counters.withLock { $0 } }
+
+    /// The key ids and end dates of an app's password credentials, oldest first (for tests).
+    public func passwordCredentials(tenant: String, appId: String) -> [(keyId: String, displayName: String?, end: Date)] {
+        directory.list(tenant: tenant, appId: appId).map { ($0.keyId, $0.displayName, $0.end) }
+    }
 
     /// Forgets counts and faults.
     public func reset() {

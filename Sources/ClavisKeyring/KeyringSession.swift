@@ -149,6 +149,34 @@ struct KeyringSession: ~Copyable {
         g_object_unref(item)
     }
 
+    /// Every attribute of an item.
+    func attributes(of item: UnsafeMutablePointer<SecretItem>) -> [String: String] {
+        guard let names = clavis_item_attribute_names(item) else { return [:] }
+        defer { g_strfreev(names) }
+        var result: [String: String] = [:]
+        var index = 0
+        while let name = names[index] {
+            if let raw = clavis_item_attribute(item, name) {
+                result[String(cString: name)] = String(cString: raw)
+                g_free(raw)
+            }
+            index += 1
+        }
+        return result
+    }
+
+    /// Replaces every attribute of an item (no schema check: the caller keeps `service`,
+    /// `username` and whatever other tools set).
+    func setAttributes(_ item: UnsafeMutablePointer<SecretItem>, _ attributes: [String: String]) throws {
+        let table = clavis_attributes_empty()
+        defer { g_hash_table_unref(table) }
+        for (name, value) in attributes { clavis_attributes_insert(table, name, value) }
+        var error: UnsafeMutablePointer<GError>?
+        guard secret_item_set_attributes_sync(item, nil, table, cancellable, &error) != 0 else {
+            throw KeyringSession.translate(error, reference: reference, operation: "update the item's attributes")
+        }
+    }
+
     /// Deletes an item.
     func delete(_ item: UnsafeMutablePointer<SecretItem>) throws {
         var error: UnsafeMutablePointer<GError>?

@@ -151,7 +151,12 @@ struct IdentityRoutes: Sendable {
             let endpoint = "\(base(request))/\(tenantName)/oauth2/\(version == 2 ? "v2.0/" : "")token"
             let authentication: String
             if let secret = basic?.secret ?? form["client_secret"] {
-                guard app.secrets?.contains(secret) == true else {
+                switch state.directory.check(secret, tenant: tenant.id, appId: app.clientId) {
+                case .valid: break
+                case .expired:
+                    // entra-docs reference-error-codes: AADSTS7000222 InvalidClientSecretExpiredKeysProvided.
+                    return EntraReply.error("invalid_client", code: 7000222, message: "The provided client secret keys for app '\(app.clientId)' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.", status: .unauthorized)
+                case .invalid, .notYetValid:
                     return EntraReply.error("invalid_client", code: 7000215, message: "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '\(app.clientId)'.", status: .unauthorized)
                 }
                 authentication = "1"
