@@ -30,9 +30,11 @@ struct TokenEndpoint: Sendable {
         guard let requested = context.tenant, requested.lowercased() != tenant.lowercased() else { return tenant }
         let allowed = additionallyAllowedTenants.map { $0.lowercased() }
         guard allowed.contains("*") || allowed.contains(requested.lowercased()) else {
-            throw ClavisError(.permissionDenied, reference: reference,
-                              reason: "a token was requested for tenant \(requested), but this credential is configured for tenant \(tenant) and \(requested) is not an additionally allowed tenant; no token was requested",
-                              hint: "if that tenant is trusted, allow it: additionallyAllowedTenants: [\"\(requested)\"] (CLI: --additionally-allowed-tenant \(requested); environment: AZURE_ADDITIONALLY_ALLOWED_TENANTS)")
+            // The likelier cause is a wrong tenant setting, not a wrong secret: name no secret
+            // reference, and say that first; allowing another tenant is the second remedy.
+            throw ClavisError(.tenantNotAllowed, reference: nil,
+                              reason: "the service asked for a token from tenant \(requested), but the credential is for tenant \(tenant) (client \(clientId)); no token was requested",
+                              hint: "if the app lives in \(requested), set the tenant to it (--tenant \(requested) or AZURE_TENANT_ID); to trust a service in another tenant, allow it: --additionally-allowed-tenant \(requested) (AZURE_ADDITIONALLY_ALLOWED_TENANTS, additionallyAllowedTenants:)")
         }
         return requested
     }
@@ -83,4 +85,9 @@ struct TokenEndpoint: Sendable {
         let refreshOn = number("refresh_in").map { now.addingTimeInterval($0) }
         return AccessToken(token: Secret(token), expiresOn: expiresOn, refreshOn: refreshOn, now: now)
     }
+}
+
+extension ClavisError.Code {
+    /// A service (a Key Vault challenge) named a tenant the credential may not ask for; refines ``permissionDenied``.
+    public static let tenantNotAllowed = ClavisError.Code("tenant-not-allowed", refines: .permissionDenied)
 }

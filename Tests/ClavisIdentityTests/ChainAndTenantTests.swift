@@ -34,7 +34,7 @@ import Testing
     @Test func anotherTenantIsAskedOnlyWhenAllowed() async throws {
         try await F.withEmulator { emulator, authority, transport, _, _ in
             let other = "0b9d2c71-1111-4222-8333-444455556666"
-            await expectFailure(ClavisError.self, where: { $0.code.is(.permissionDenied) }, containing: "not an additionally allowed tenant") {
+            await expectFailure(ClavisError.self, where: { $0.code.is(.permissionDenied) }, containing: "but the credential is for tenant") {
                 _ = try await secretCredential(authority, transport).getToken(TokenRequestContext(resource: F.defender, tenant: other))
             }
             #expect(emulator.state.statistics["token"] == nil)  // not even requested

@@ -59,7 +59,7 @@ import Testing
 
     @Test func aChallengeNamingAnotherTenantIsFollowedOnlyWhenAllowed() async throws {
         try await Self.withVaults { emulator, _, authority, transport in
-            await expectCode(.permissionDenied, containing: "\(Self.otherTenant) is not an additionally allowed tenant") {
+            await expectCode(.permissionDenied, containing: "asked for a token from tenant \(Self.otherTenant), but the credential is for tenant") {
                 _ = try await Self.source(authority, transport).secret(for: V.ref(emulator, "foreign", "/secrets/a"))
             }
             #expect(emulator.state.statistics["token"] == nil)
