@@ -18,7 +18,7 @@ extension SecretResolver {
     /// - Parameter ageUnlock: how `age:` stores are unlocked (default: from the environment and
     ///   systemd credentials).
     /// - Parameter additionallyAllowedTenants: tenants besides `AZURE_TENANT_ID` whose Key Vault
-    ///   challenges may be followed (`*`: any); see ``EnvironmentCredential``.
+    ///   challenges may be followed (`*`: any); see `EnvironmentCredential` (ClavisIdentity).
     public static func standard(interactive: Bool, ageUnlock: AgeUnlock = AgeUnlock(), additionallyAllowedTenants: [String] = []) -> SecretResolver {
         SecretResolver(standardSources(interactive: interactive, ageUnlock: ageUnlock, additionallyAllowedTenants: additionallyAllowedTenants))
     }
