@@ -41,6 +41,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        // `swift package generate-documentation` (scripts/docs): a command plugin only, built when
+        // invoked; it adds two small checkouts to resolution and nothing to a build (docs/install.md).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // The core: Secret, references, the SecretSource protocol family, resolver, errors.

@@ -18,7 +18,7 @@ extension SecretResolver {
     /// - Parameter ageUnlock: how `age:` stores are unlocked (default: from the environment and
     ///   systemd credentials).
     /// - Parameter credential: how `keyvault:` references authenticate (default: the environment
-    ///   azure-identity reads, then managed identity; see ``CredentialSelection``). An invalid
+    ///   azure-identity reads, then managed identity; see `CredentialSelection` in ClavisIdentity). An invalid
     ///   selection (e.g. a malformed authority) makes every `keyvault:` read fail with its error.
     public static func standard(interactive: Bool, ageUnlock: AgeUnlock = AgeUnlock(),
                                 credential: CredentialSelection = CredentialSelection()) -> SecretResolver {

@@ -37,8 +37,10 @@ public final class CachedSecretSource<Base: SecretSource>: SecretSource {
     /// Wraps `base`.
     ///
     /// - Parameters:
+    ///   - base: the source whose reads are cached.
     ///   - ttl: how long a read is reused.
     ///   - refreshAhead: how long before expiry a background refresh starts (0 disables it).
+    ///   - logger: where refresh failures are logged (never a value).
     ///   - now: the clock, injectable for tests.
     public init(_ base: Base, ttl: Duration, refreshAhead: Duration = .zero, logger: Logger = Logger(label: "clavis.cache"),
                 now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }) {

@@ -1,3 +1,6 @@
+// Only when Testing is there: `swift build -c release` builds every target, this one too, without it
+// (scripts/package's manual-page plugin builds all products).
+#if canImport(Testing)
 import Testing
 
 /// Expects `body` to throw an `E` for which `matches` holds and whose description contains
@@ -32,3 +35,4 @@ public func expectFailure<E: Error & CustomStringConvertible>(
         Issue.record("expected \(E.self), got \(error)", sourceLocation: sourceLocation)
     }
 }
+#endif
