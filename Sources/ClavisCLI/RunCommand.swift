@@ -1,5 +1,6 @@
 import ArgumentParser
 import Clavis
+import ClavisIdentity
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -22,6 +23,8 @@ struct RunCommand: AsyncParsableCommand {
     var bindings: [String] = []
     @Option(help: "A file of NAME=REFERENCE lines (dotenv syntax; repeatable).")
     var envFile: [String] = []
+    @Option(help: "Start the program with IDENTITY_ENDPOINT and IDENTITY_HEADER set for this clavis-broker identity: Azure SDKs then get its tokens as a managed identity (docs/broker.md).")
+    var broker: String?
     @Flag(help: "Start the program with only the named variables plus PATH, HOME and LANG.")
     var noInherit = false
     @OptionGroup var options: SourceOptions
@@ -54,6 +57,15 @@ struct RunCommand: AsyncParsableCommand {
             // a secret that is not UTF-8 reaches the program unaltered.
             var environment = inherited.mapValues { Array($0.utf8) }
             for (name, secret) in values { environment[name] = secret.revealedBytes() }
+            if let broker {
+                // App Service's two variables (azure-identity app_service.py, MSAL managed_identity.py); with
+                // IDENTITY_SERVER_THUMBPRINT or MSI_* set, SDKs would pick another source first.
+                let settings = try BrokerPaths.clientSettings(for: broker)
+                guard let endpoint = settings.endpoint else { throw CLIFailure(message: "\(settings.directory) names no broker endpoint; is clavis-broker running?") }
+                for name in ["IDENTITY_SERVER_THUMBPRINT", "MSI_ENDPOINT", "MSI_SECRET", "IMDS_ENDPOINT"] { environment[name] = nil }
+                environment["IDENTITY_ENDPOINT"] = Array(endpoint.utf8)
+                environment["IDENTITY_HEADER"] = settings.header.revealedBytes()
+            }
             Exec.replaceProcess(program: program, arguments: argv, environment: environment)
         }
     }

@@ -23,6 +23,8 @@ struct CredentialOptions: ParsableArguments {
     var authority: String?
     @Flag(help: "Use the v1 token endpoint (resource=) instead of v2 (scope=).")
     var v1 = false
+    @Option(help: "Get the token from the local clavis-broker, for this identity (docs/broker.md).")
+    var broker: String?
 
     func credential(resolver: SecretResolver) throws -> any TokenCredential {
         let environment = ProcessInfo.processInfo.environment
@@ -34,6 +36,7 @@ struct CredentialOptions: ParsableArguments {
             }
             return value
         }
+        if let broker { return try BrokerCredential(identity: broker) }
         if managedIdentity { return ManagedIdentityCredential(clientId: clientId) }
         if let secret {
             return ClientSecretCredential(tenant: try required(tenant, "tenant", "AZURE_TENANT_ID"), clientId: try required(clientId, "client-id", "AZURE_CLIENT_ID"),

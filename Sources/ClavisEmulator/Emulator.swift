@@ -17,6 +17,13 @@ public enum Emulator {
         IdentityRoutes(state: state, scheme: scheme).register(on: router)
         DefenderRoutes(state: state, scheme: scheme).register(on: router)
         router.get("/_emulator/stats") { _, _ in EntraReply.json(state.statistics) }
+        // Rotation: `{"clientId": "…", "secrets": ["…"]}` replaces the secrets an app accepts.
+        router.post("/_emulator/secrets") { request, _ in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            let replacement = try JSONDecoder().decode(SecretReplacement.self, from: Data(buffer: body))
+            state.replaceSecrets(clientId: replacement.clientId, secrets: replacement.secrets)
+            return EntraReply.json(["secrets": replacement.secrets.count])
+        }
         router.post("/_emulator/reset") { _, _ in state.reset(); return EntraReply.json(["reset": true]) }
         router.post("/_emulator/faults") { request, _ in
             let body = try await request.body.collect(upTo: 1 << 20)
@@ -91,6 +98,12 @@ public enum Emulator {
         let scheme = tls == nil ? "http" : "https"
         return RunningEmulator(state: state, port: main, scheme: scheme, vaultPorts: vaults, group: group, task: task)
     }
+}
+
+/// The body of `POST /_emulator/secrets`.
+struct SecretReplacement: Decodable {
+    var clientId: String
+    var secrets: [String]
 }
 
 /// An emulator running in this process.

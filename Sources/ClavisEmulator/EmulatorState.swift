@@ -55,6 +55,8 @@ public final class EmulatorState: Sendable {
     private let faults = Mutex<[Fault]>([])
     private let counters = Mutex<[String: Int]>([:])
     private let identityOrigin = Mutex<String?>(nil)
+    /// Client secrets replaced at run time (client id, lowercased → values), over the config's.
+    private let replacedSecrets = Mutex<[String: [String]]>([:])
 
     /// Creates the state with a fresh 2048-bit RSA signing key.
     public init(config: EmulatorConfig) async throws {
@@ -77,6 +79,16 @@ public final class EmulatorState: Sendable {
 
     /// Requests seen per endpoint.
     public var statistics: [String: Int] { counters.withLock { $0 } }
+
+    /// The client secrets `app` accepts now: those set by ``replaceSecrets(clientId:secrets:)``, else the config's.
+    func secrets(of app: EmulatorConfig.App) -> [String] {
+        replacedSecrets.withLock { $0[app.clientId.lowercased()] } ?? app.secrets ?? []
+    }
+
+    /// Replaces the client secrets an app accepts (a rotation: the old values stop working at once).
+    public func replaceSecrets(clientId: String, secrets: [String]) {
+        replacedSecrets.withLock { $0[clientId.lowercased()] = secrets }
+    }
 
     /// Forgets counts and faults.
     public func reset() {

@@ -148,7 +148,7 @@ struct IdentityRoutes: Sendable {
             let endpoint = "\(base(request))/\(tenantName)/oauth2/\(version == 2 ? "v2.0/" : "")token"
             let authentication: String
             if let secret = basic?.secret ?? form["client_secret"] {
-                guard app.secrets?.contains(secret) == true else {
+                guard state.secrets(of: app).contains(secret) else {
                     return EntraReply.error("invalid_client", code: 7000215, message: "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '\(app.clientId)'.", status: .unauthorized)
                 }
                 authentication = "1"
