@@ -35,7 +35,7 @@ public struct PeerCredentials: Sendable, Equatable {
         let table = clientHex.count == 8 ? "/proc/net/tcp" : "/proc/net/tcp6"
         let local = "\(clientHex):\(String(format: "%04X", clientPort))"
         let remote = "\(serverHex):\(String(format: "%04X", serverPort))"
-        guard let text = try? String(contentsOfFile: table, encoding: .ascii) else { return nil }
+        guard let text = readProcFile(table) else { return nil }
         for line in text.split(separator: "\n").dropFirst() {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode …
@@ -98,6 +98,22 @@ public struct PeerCredentials: Sendable, Equatable {
             }
         }
         return 0
+    }
+
+    /// A /proc file read to its end (they report size 0, so readers that trust the size stop early).
+    static func readProcFile(_ path: String) -> String? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = read(descriptor, &chunk, chunk.count)
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            bytes += chunk[0..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// `/proc/PID/exe`, if readable.

@@ -7,7 +7,7 @@ import Synchronization
 public final class ShutdownSignal: Sendable {
     private struct State {
         var raised = false
-        var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
+        var callbacks: [UUID: @Sendable () -> Void] = [:]
     }
     private let state = Mutex(State())
 
@@ -17,47 +17,55 @@ public final class ShutdownSignal: Sendable {
     /// Whether it has been raised.
     public var isRaised: Bool { state.withLock { $0.raised } }
 
-    /// Raises it: every waiter resumes.
+    /// Raises it: every request racing it is answered at once.
     public func raise() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+        let callbacks = state.withLock { state -> [@Sendable () -> Void] in
             state.raised = true
-            defer { state.waiters = [:] }
-            return Array(state.waiters.values)
+            defer { state.callbacks = [:] }
+            return Array(state.callbacks.values)
         }
-        waiters.forEach { $0.resume() }
+        callbacks.forEach { $0() }
     }
 
-    /// Returns when the signal is raised, or when the task is cancelled.
-    public func wait() async {
-        let id = UUID()
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                let resumeNow = state.withLock { state -> Bool in
-                    if state.raised || Task.isCancelled { return true }
-                    state.waiters[id] = continuation
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        } onCancel: {
-            let continuation = state.withLock { $0.waiters.removeValue(forKey: id) }
-            continuation?.resume()
-        }
-    }
-
-    /// The value of `body`, or ``BrokerShuttingDown`` if the signal is raised first.
+    /// The value of `body`, or ``BrokerShuttingDown`` as soon as the signal is raised — without
+    /// waiting for `body` (a token request shared by many callers is not cancelled by one of them
+    /// leaving, so it cannot be awaited to its end here).
     public func race<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        if isRaised { throw BrokerShuttingDown() }
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                await self.wait()
-                return nil
+        let once = ResumeOnce<T>()
+        let id = UUID()
+        return try await withCheckedThrowingContinuation { continuation in
+            once.set(continuation)
+            let raised = state.withLock { state -> Bool in
+                if state.raised { return true }
+                state.callbacks[id] = { once.resume(.failure(BrokerShuttingDown())) }
+                return false
             }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let value = first else { throw BrokerShuttingDown() }
+            if raised {
+                once.resume(.failure(BrokerShuttingDown()))
+                return
+            }
+            Task {
+                let result: Result<T, any Error>
+                do { result = .success(try await body()) } catch { result = .failure(error) }
+                _ = self.state.withLock { $0.callbacks.removeValue(forKey: id) }
+                once.resume(result)
+            }
+        }
+    }
+}
+
+/// A continuation resumed at most once, by whichever outcome comes first.
+final class ResumeOnce<T: Sendable>: Sendable {
+    private let continuation = Mutex<CheckedContinuation<T, any Error>?>(nil)
+
+    func set(_ value: CheckedContinuation<T, any Error>) { continuation.withLock { $0 = value } }
+
+    func resume(_ result: Result<T, any Error>) {
+        let taken = continuation.withLock { value -> CheckedContinuation<T, any Error>? in
+            defer { value = nil }
             return value
         }
+        taken?.resume(with: result)
     }
 }
 
