@@ -97,6 +97,27 @@ import Glibc
         #expect(!log.contains(B.secret))
     }
 
+    /// A service started by systemd gets its header as a credential (`LoadCredential=`):
+    /// `clavis run --broker` takes it from `$CREDENTIALS_DIRECTORY`, and any client — here curl —
+    /// gets a token with the two variables it sets.
+    @Test func theHeaderCanComeFromASystemdCredential() async throws {
+        let world = try BrokerWorld()
+        defer { world.stop() }
+        let credentials = world.directory.file("credentials")
+        try FileManager.default.createDirectory(atPath: credentials, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try world.directory.write("credentials/defender.header", try world.header() + "\n", mode: 0o400)
+        let script = "curl -sS -o /dev/null -w '%{http_code}' -H \"X-IDENTITY-HEADER: $IDENTITY_HEADER\" \"$IDENTITY_ENDPOINT?api-version=2019-08-01&resource=https%3A%2F%2Fvault.azure.net\""
+        let result = try await Command.clavis(["run", "--broker", "defender", "--", "sh", "-c", script],
+                                              environment: ["CREDENTIALS_DIRECTORY": credentials, "CLAVIS_BROKER_ENDPOINT": world.endpoint,
+                                                            "XDG_RUNTIME_DIR": world.directory.file("nowhere")],
+                                              removing: ["CLAVIS_BROKER_DIR"])
+        #expect(result.status == 0 && result.output == "200", "\(result.output) \(result.stderr)")
+        // Without a header anywhere, clavis run says where it looked and starts nothing.
+        let missing = try await Command.clavis(["run", "--broker", "defender", "--", "true"],
+                                               environment: ["CLAVIS_BROKER_DIR": world.directory.file("nowhere")])
+        #expect(missing.status == 1 && missing.stderr.hasPrefix("error: ") && missing.stderr.contains("defender.header"), "\(missing.stderr)")
+    }
+
     /// 200 client processes started together against a cold broker: one token request reaches
     /// Entra; after the token expires, 200 more: again one.
     @Test func twoHundredColdClientsCauseOneTokenRequest() async throws {

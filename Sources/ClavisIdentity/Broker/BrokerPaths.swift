@@ -52,18 +52,31 @@ public enum BrokerPaths {
     }
 
     /// What a client of `identity` needs: the endpoint URL, the header value and the socket path.
+    ///
+    /// A service started by systemd may instead get its header as a credential
+    /// (`LoadCredential=IDENTITY.header:…`): `$CREDENTIALS_DIRECTORY/IDENTITY.header` is used first,
+    /// with the endpoint from `CLAVIS_BROKER_ENDPOINT` or the user's broker directory.
     public static func clientSettings(for identity: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ClientSettings {
         guard isValidIdentityName(identity) else {
             throw ClavisError(.invalidReference, reference: "broker identity \(identity)", reason: "an identity name is letters, digits, '.', '_' and '-'")
         }
-        let directory = try clientDirectory(for: identity, environment: environment)
         let reference = "broker identity \(identity)"
-        let header = try SecretFile.read("\(directory)/\(headerFileName(identity))", reference: reference,
-                                         options: .init(what: "broker header file", maximumSize: 4096, requirePrivate: true))
-        func text(_ name: String) -> String? {
-            (try? String(contentsOfFile: "\(directory)/\(name)", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        let options = SecretFile.Options(what: "broker header file", maximumSize: 4096, requirePrivate: true)
+        func text(_ directory: String?, _ name: String) -> String? {
+            guard let directory else { return nil }
+            return (try? String(contentsOfFile: "\(directory)/\(name)", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        return ClientSettings(directory: directory, endpoint: text(endpointFileName), socket: text(socketFileName), header: header.trimmingOneTrailingNewline())
+        if let credentials = environment["CREDENTIALS_DIRECTORY"], !credentials.isEmpty,
+           access("\(credentials)/\(headerFileName(identity))", F_OK) == 0 {
+            let header = try SecretFile.read("\(credentials)/\(headerFileName(identity))", reference: reference, options: options)
+            let directory = try? clientDirectory(for: nil, environment: environment)
+            return ClientSettings(directory: credentials, endpoint: environment["CLAVIS_BROKER_ENDPOINT"] ?? text(directory, endpointFileName),
+                                  socket: environment["CLAVIS_BROKER_SOCKET"] ?? text(directory, socketFileName), header: header.trimmingOneTrailingNewline())
+        }
+        let directory = try clientDirectory(for: identity, environment: environment)
+        let header = try SecretFile.read("\(directory)/\(headerFileName(identity))", reference: reference, options: options)
+        return ClientSettings(directory: directory, endpoint: environment["CLAVIS_BROKER_ENDPOINT"] ?? text(directory, endpointFileName),
+                              socket: text(directory, socketFileName), header: header.trimmingOneTrailingNewline())
     }
 
     /// A client's view of one identity on the broker.
