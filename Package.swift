@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "ClavisEmulator", targets: ["ClavisEmulator"]),
         // The hardcoded-secret scanner as a library.
         .library(name: "ClavisScan", targets: ["ClavisScan"]),
+        .library(name: "ClavisTesting", targets: ["ClavisTesting"]),
         .executable(name: "clavis", targets: ["ClavisCLI"]),
         // The server executable: `clavis emulator …` and `clavis demo` start it, so `clavis` links no server code.
         .executable(name: "clavis-emulator", targets: ["clavis-emulator"]),
@@ -166,6 +167,11 @@ let package = Package(
         ),
         // Shared test fixtures: temporary directories, running the built `clavis`.
         .target(name: "ClavisTestSupport", path: "Tests/Fixtures", swiftSettings: strict),
+        // The SecretSource contract, for Clavis's sources and third-party ones (docs/architecture.md).
+        .target(name: "ClavisTesting", dependencies: ["ClavisCore"], swiftSettings: strict),
+        .testTarget(name: "ClavisConformanceTests", dependencies: ["ClavisTesting", "Clavis", "ClavisEmulator", "ClavisTestSupport",
+                                                                   .product(name: "AsyncHTTPClient", package: "async-http-client")],
+                    swiftSettings: strict),
         .testTarget(name: "ClavisLocalTests", dependencies: ["ClavisLocal", "ClavisTestSupport"], swiftSettings: strict),
         .testTarget(name: "ClavisKeyringTests", dependencies: ["ClavisKeyring", "ClavisTestSupport"], swiftSettings: strict),
         .testTarget(name: "ClavisAgeTests", dependencies: ["ClavisAge", "ClavisTestSupport"], swiftSettings: strict),
@@ -191,5 +197,9 @@ let package = Package(
         .testTarget(name: "ClavisBrokerTests", dependencies: ["ClavisBroker", "ClavisIdentity", "ClavisTestSupport", "clavis-broker", "clavis-emulator", "ClavisCLI"],
                     swiftSettings: strict),
         .testTarget(name: "ClavisCLITests", dependencies: ["ClavisCLI", "clavis-emulator", "ClavisTestSupport"], swiftSettings: strict),
+        // Client-secret rotation (issue 21): Graph application routes in the emulator, and `clavis app secret` end to end.
+        .testTarget(name: "ClavisRotationTests", dependencies: ["ClavisCLI", "ClavisIdentity", "ClavisKeyVault", "ClavisAge", "ClavisKeyring",
+                                                               "ClavisEmulator", "ClavisTestSupport"],
+                    swiftSettings: strict),
     ]
 )

@@ -41,6 +41,27 @@ static inline char *clavis_item_attribute(SecretItem *item, const char *name) {
     return value;
 }
 
+/* An empty string→string attribute table owning its keys and values. */
+static inline GHashTable *clavis_attributes_empty(void) {
+    return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+}
+static inline void clavis_attributes_insert(GHashTable *table, const char *name, const char *value) {
+    g_hash_table_insert(table, g_strdup(name), g_strdup(value));
+}
+
+/* The names of an item's attributes, NULL-terminated (free with g_strfreev), or NULL. */
+static inline char **clavis_item_attribute_names(SecretItem *item) {
+    GHashTable *attributes = secret_item_get_attributes(item);
+    if (attributes == NULL) return NULL;
+    guint length = 0;
+    gpointer *keys = g_hash_table_get_keys_as_array(attributes, &length);
+    char **copy = g_new0(char *, length + 1);
+    for (guint i = 0; i < length; i++) copy[i] = g_strdup((const char *)keys[i]);
+    g_free(keys);
+    g_hash_table_unref(attributes);
+    return copy;
+}
+
 static inline void clavis_free_objects(GList *list) { g_list_free_full(list, g_object_unref); }
 static inline GList *clavis_list_of_one(gpointer object) { return g_list_append(NULL, object); }
 

@@ -17,15 +17,17 @@ extension SecretResolver {
     /// - Parameter interactive: whether sources may prompt (e.g. to unlock a locked keyring).
     /// - Parameter ageUnlock: how `age:` stores are unlocked (default: from the environment and
     ///   systemd credentials).
-    /// - Parameter additionallyAllowedTenants: tenants besides `AZURE_TENANT_ID` whose Key Vault
-    ///   challenges may be followed (`*`: any); see ``EnvironmentCredential``.
-    public static func standard(interactive: Bool, ageUnlock: AgeUnlock = AgeUnlock(), additionallyAllowedTenants: [String] = []) -> SecretResolver {
-        SecretResolver(standardSources(interactive: interactive, ageUnlock: ageUnlock, additionallyAllowedTenants: additionallyAllowedTenants))
+    /// - Parameter credential: how `keyvault:` references authenticate (default: the environment
+    ///   azure-identity reads, then managed identity; see ``CredentialSelection``). An invalid
+    ///   selection (e.g. a malformed authority) makes every `keyvault:` read fail with its error.
+    public static func standard(interactive: Bool, ageUnlock: AgeUnlock = AgeUnlock(),
+                                credential: CredentialSelection = CredentialSelection()) -> SecretResolver {
+        SecretResolver(standardSources(interactive: interactive, ageUnlock: ageUnlock, credential: credential))
     }
 
     /// Every source of `standard`, e.g. for diagnosis.
     public static func standardSources(interactive: Bool = false, ageUnlock: AgeUnlock = AgeUnlock(),
-                                       additionallyAllowedTenants: [String] = []) -> [any SecretSource] {
+                                       credential: CredentialSelection = CredentialSelection()) -> [any SecretSource] {
         let local: [any SecretSource] = [
             EnvironmentSource(),
             CredentialSource(),
@@ -33,11 +35,22 @@ extension SecretResolver {
             AgeSource(unlock: ageUnlock),
             KeyringSource(interactive: interactive),
         ]
-        // Key Vault is reached as azure-identity would: AZURE_* variables (the secret may itself be a
-        // reference to a local source, CLAVIS_CLIENT_SECRET_REF), then managed identity.
-        let vaultCredential = CachingTokenCredential(ChainedTokenCredential([
-            EnvironmentCredential(resolver: SecretResolver(local), additionallyAllowedTenants: additionallyAllowedTenants), ManagedIdentityCredential(),
-        ]))
-        return local + [KeyVaultSource(credential: vaultCredential)]
+        // Key Vault is reached with the selected credential; by default as azure-identity would:
+        // AZURE_* variables (the secret may itself be a reference to a local source,
+        // CLAVIS_CLIENT_SECRET_REF), then managed identity. Its secret never comes from a vault.
+        let selected: any TokenCredential
+        do {
+            selected = try credential.credential(resolver: SecretResolver(local))
+        } catch {
+            selected = FailingCredential(error: error)
+        }
+        return local + [KeyVaultSource(credential: CachingTokenCredential(selected))]
     }
+}
+
+/// A credential that could not be built: every request fails with the reason.
+struct FailingCredential: TokenCredential {
+    let error: any Error
+    var credentialDescription: String { "unusable credential" }
+    func getToken(_ context: TokenRequestContext) async throws -> AccessToken { throw error }
 }

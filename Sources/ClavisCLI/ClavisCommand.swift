@@ -17,7 +17,7 @@ struct ClavisCommand: AsyncParsableCommand {
             or prompts without echo. Shell completions: clavis --generate-completion-script bash|zsh|fish
             """,
         version: ClavisVersion.string,
-        subcommands: [SecretCommand.self, TokenCommand.self, DefenderCommand.self, ConsentURLCommand.self, EmulatorCommand.self, BrokerCommand.self, RunCommand.self, ScanCommand.self, StoreCommand.self, AgeCommand.self, KeygenCommand.self, DoctorCommand.self, DemoCommand.self]
+        subcommands: [SecretCommand.self, TokenCommand.self, AppCommand.self, DefenderCommand.self, ConsentURLCommand.self, EmulatorCommand.self, BrokerCommand.self, RunCommand.self, ScanCommand.self, StoreCommand.self, AgeCommand.self, KeygenCommand.self, DoctorCommand.self, DemoCommand.self]
     )
 
     /// Runs the command, printing failures as one `error:` line on stderr.
@@ -38,6 +38,10 @@ struct ClavisCommand: AsyncParsableCommand {
             }
         } catch let error as ClavisError {
             Terminal.printError("\(error)")
+            // Microsoft support's ids, kept off the one-line error: shown at CLAVIS_LOG_LEVEL=debug.
+            if LogSettings.level <= .debug, let entra = error.cause as? EntraError, let ids = entra.supportIds {
+                Terminal.note("Entra ID \(ids)")
+            }
             Glibc.exit(1)
         } catch let error as AgeError {
             Terminal.printError("\(error)")

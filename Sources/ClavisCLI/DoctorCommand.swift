@@ -10,6 +10,10 @@ struct DoctorCommand: AsyncParsableCommand {
 
     @Flag(help: "Print the findings as a JSON array.")
     var json = false
+    /// With --tenant, --client-id and --secret: also when the app's client secret expires.
+    @OptionGroup var credentials: CredentialOptions
+    @OptionGroup var expiry: ExpiryOptions
+    @OptionGroup var sources: SourceOptions
 
     func run() async throws {
         var findings: [SourceDiagnosis] = []
@@ -19,6 +23,13 @@ struct DoctorCommand: AsyncParsableCommand {
                                                                   : "this process could not make itself non-dumpable"))
         for source in SecretResolver.standardSources() {
             findings += await source.diagnose()
+        }
+        if let secret = credentials.secret {
+            let status = try await expiry.status(credentials, resolver: CLIContext.resolver(sources))
+            findings.append(SourceDiagnosis(
+                scheme: "app", check: "client secret expiry", status: status.map { $0.warning ? .warning : .ok } ?? .warning,
+                detail: status?.message ?? "could not learn when the secret in \(secret) expires (no clavis-expires annotation, and Graph did not show the application's secrets)",
+                hint: status == nil ? "grant Application.Read.All, or rotate once with `clavis app secret rotate` (it records the end date next to the secret)" : nil))
         }
         if json {
             try Terminal.printJSON(findings)

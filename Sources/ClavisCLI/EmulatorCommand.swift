@@ -13,11 +13,12 @@ struct EmulatorCommand: AsyncParsableCommand {
         abstract: "Run the local Entra ID, Key Vault and Defender stand-in (the clavis-emulator executable).",
         discussion: """
             Everything after `emulator` goes to clavis-emulator, found next to clavis, then on PATH:
+              clavis emulator init [--dir clavis-emulator]     (a ready config, and the commands that use it)
               clavis emulator serve --config emulator.json [--port 8400] [--tls --ca-out ca.pem]
             See `clavis-emulator --help` and docs/emulator.md.
             """)
 
-    @Argument(parsing: .captureForPassthrough, help: "serve [OPTIONS] — passed to clavis-emulator.")
+    @Argument(parsing: .captureForPassthrough, help: "init|serve [OPTIONS] — passed to clavis-emulator.")
     var arguments: [String] = []
 
     func run() async throws {

@@ -23,16 +23,17 @@ struct RunCommand: AsyncParsableCommand {
     var bindings: [String] = []
     @Option(help: "A file of NAME=REFERENCE lines (dotenv syntax; repeatable).")
     var envFile: [String] = []
-    @Option(help: "Start the program with IDENTITY_ENDPOINT and IDENTITY_HEADER set for this clavis-broker identity: Azure SDKs then get its tokens as a managed identity (docs/broker.md).")
-    var broker: String?
     @Flag(help: "Start the program with only the named variables plus PATH, HOME and LANG.")
     var noInherit = false
     @OptionGroup var options: SourceOptions
+    @OptionGroup(title: "Key Vault credential (for keyvault: references; default: AZURE_* variables, then managed identity)") var credentials: CredentialOptions
     @Argument(parsing: .captureForPassthrough, help: "-- CMD [ARGS…]")
     var command: [String] = []
 
     func run() async throws {
         var argv = command
+        // The program's arguments are captured as given, so `--help`/`-h` before any program is ours.
+        if argv.first == "--help" || argv.first == "-h" { throw CleanExit.helpRequest(self) }
         if argv.first == "--" { argv.removeFirst() }
         guard let program = argv.first else { throw CLIFailure(message: "nothing to run: clavis run [--env NAME=REF]… -- CMD [ARGS…]", exitCode: 64) }
 
@@ -48,7 +49,7 @@ struct RunCommand: AsyncParsableCommand {
         var byName: [String: SecretEnvironment.Binding] = [:]
         for binding in planned { byName[binding.name] = binding }
 
-        switch await SecretEnvironment.resolve(Array(byName.values), with: try CLIContext.resolver(options)) {
+        switch await SecretEnvironment.resolve(Array(byName.values), with: try CLIContext.resolver(options, vault: credentials)) {
         case .failure(let failures):
             failures.lines.forEach { Terminal.printError($0) }
             throw ExitCode(1)
@@ -57,7 +58,8 @@ struct RunCommand: AsyncParsableCommand {
             // a secret that is not UTF-8 reaches the program unaltered.
             var environment = inherited.mapValues { Array($0.utf8) }
             for (name, secret) in values { environment[name] = secret.revealedBytes() }
-            if let broker {
+            // --broker (from the credential options): the program gets this broker identity's two variables.
+            if let broker = credentials.broker {
                 // App Service's two variables (azure-identity app_service.py, MSAL managed_identity.py); with
                 // IDENTITY_SERVER_THUMBPRINT or MSI_* set, SDKs would pick another source first.
                 let settings = try BrokerPaths.clientSettings(for: broker)

@@ -6,7 +6,7 @@ struct SecretCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "secret",
         abstract: "Read, store, list and delete secrets by reference.",
-        subcommands: [Get.self, Set.self, List.self, Delete.self, Copy.self, Info.self, Recover.self, Purge.self]
+        subcommands: [Get.self, Set.self, List.self, Delete.self, Copy.self, Info.self, Recover.self, Purge.self, Enable.self, Disable.self]
     )
 
     struct Get: AsyncParsableCommand {
@@ -23,9 +23,11 @@ struct SecretCommand: AsyncParsableCommand {
 
         @OptionGroup var options: SourceOptions
 
+        @OptionGroup(title: "Key Vault credential (for keyvault: references; default: AZURE_* variables, then managed identity)") var credentials: CredentialOptions
+
         func run() async throws {
             let reference = try SecretReference(parsing: reference)
-            let secret = try await CLIContext.resolver(options).secret(for: reference)
+            let secret = try await CLIContext.resolver(options, vault: credentials).secret(for: reference)
             if json {
                 guard let value = secret.revealedString() else {
                     throw CLIFailure(message: "\(reference) is not UTF-8 text, so it cannot be printed as JSON; omit --json")
@@ -56,9 +58,11 @@ struct SecretCommand: AsyncParsableCommand {
 
         @OptionGroup var options: SourceOptions
 
+        @OptionGroup(title: "Key Vault credential (for keyvault: references; default: AZURE_* variables, then managed identity)") var credentials: CredentialOptions
+
         func run() async throws {
             let reference = try SecretReference(parsing: reference)
-            let resolver = try CLIContext.resolver(options)
+            let resolver = try CLIContext.resolver(options, vault: credentials)
             _ = try resolver.writableSource(for: reference)
             let attributes = contentType != nil || !tag.isEmpty || expires != nil || notBefore != nil
             if attributes { _ = try SecretCommand.vault(reference, resolver, requireName: true, what: "--content-type, --tag, --expires and --not-before") }
@@ -90,10 +94,12 @@ struct SecretCommand: AsyncParsableCommand {
 
         @OptionGroup var options: SourceOptions
 
+        @OptionGroup(title: "Key Vault credential (for keyvault: references; default: AZURE_* variables, then managed identity)") var credentials: CredentialOptions
+
         func run() async throws {
             let reference = try SecretReference(parsing: source)
-            if deleted { return try await SecretCommand.listDeleted(reference, options: options, json: json) }
-            let names = try await CLIContext.resolver(options).listNames(in: reference)
+            if deleted { return try await SecretCommand.listDeleted(reference, options: options, credentials: credentials, json: json) }
+            let names = try await CLIContext.resolver(options, vault: credentials).listNames(in: reference)
             if json {
                 try Terminal.printJSON(names)
             } else {
@@ -110,9 +116,11 @@ struct SecretCommand: AsyncParsableCommand {
 
         @OptionGroup var options: SourceOptions
 
+        @OptionGroup(title: "Key Vault credential (for keyvault: references; default: AZURE_* variables, then managed identity)") var credentials: CredentialOptions
+
         func run() async throws {
             let reference = try SecretReference(parsing: reference)
-            try await CLIContext.resolver(options).delete(reference)
+            try await CLIContext.resolver(options, vault: credentials).delete(reference)
             Terminal.note("deleted \(reference)")
         }
     }
@@ -140,9 +148,10 @@ extension SecretCommand {
         @Argument(help: "The source reference (a container with --all).") var source: String
         @Argument(help: "The destination reference (a container with --all).") var destination: String
         @OptionGroup var options: SourceOptions
+        @OptionGroup(title: "Key Vault credential (for keyvault: references; default: AZURE_* variables, then managed identity)") var credentials: CredentialOptions
 
         func run() async throws {
-            let resolver = try CLIContext.resolver(options)
+            let resolver = try CLIContext.resolver(options, vault: credentials)
             let from = try SecretReference(parsing: source), to = try SecretReference(parsing: destination)
             let report = all
                 ? try await resolver.copyAll(from: from, to: to, overwrite: overwrite, dryRun: dryRun)
@@ -162,9 +171,12 @@ extension SecretCommand {
 
 /// What every command shares: the resolver (and, first, the extra CAs HTTPS connections trust).
 enum CLIContext {
-    static func resolver(_ options: SourceOptions = SourceOptions()) throws -> SecretResolver {
+    /// `vault` says how `keyvault:` references authenticate (the command's credential options;
+    /// default: the environment, then managed identity).
+    static func resolver(_ options: SourceOptions, vault: CredentialOptions? = nil) throws -> SecretResolver {
         try options.tls.apply()
-        return .standard(interactive: options.unlock, ageUnlock: options.ageUnlock, additionallyAllowedTenants: options.additionallyAllowedTenants)
+        if let vault, vault.isGiven { _ = try vault.credential(resolver: SecretResolver([])) }  // a usage error now, not at the first keyvault: read
+        return .standard(interactive: options.unlock, ageUnlock: options.ageUnlock, credential: try vault?.selection() ?? CredentialSelection())
     }
 }
 
@@ -183,10 +195,6 @@ struct SourceOptions: ParsableArguments {
     var maxWorkFactor = 22
 
     @OptionGroup var tls: TLSOptions
-
-    @Option(name: .customLong("additionally-allowed-tenant"),
-            help: "A tenant besides AZURE_TENANT_ID whose Key Vault challenges may be followed (repeatable; * for any; also AZURE_ADDITIONALLY_ALLOWED_TENANTS).")
-    var additionallyAllowedTenants: [String] = []
 
     /// How age: stores are unlocked, from these options and the environment.
     var ageUnlock: AgeUnlock {

@@ -31,10 +31,11 @@ extension SecretCommand {
         @Flag(help: "Print the properties as JSON.")
         var json = false
         @OptionGroup var options: SourceOptions
+        @OptionGroup(title: "Key Vault credential (for keyvault: references; default: AZURE_* variables, then managed identity)") var credentials: CredentialOptions
 
         func run() async throws {
             let reference = try SecretReference(parsing: reference)
-            let (client, location) = try SecretCommand.vault(reference, try CLIContext.resolver(options), requireName: true, what: "secret info")
+            let (client, location) = try SecretCommand.vault(reference, try CLIContext.resolver(options, vault: credentials), requireName: true, what: "secret info")
             let properties = try await client.properties(location, reference: reference.description)
             if json { return try Terminal.printJSON(properties) }
             func time(_ seconds: Int?) -> String {
@@ -60,10 +61,11 @@ extension SecretCommand {
         @Argument(help: "The keyvault: reference of the deleted secret.")
         var reference: String
         @OptionGroup var options: SourceOptions
+        @OptionGroup(title: "Key Vault credential (for keyvault: references; default: AZURE_* variables, then managed identity)") var credentials: CredentialOptions
 
         func run() async throws {
             let reference = try SecretReference(parsing: reference)
-            let (client, location) = try SecretCommand.vault(reference, try CLIContext.resolver(options), requireName: true, what: "recover")
+            let (client, location) = try SecretCommand.vault(reference, try CLIContext.resolver(options, vault: credentials), requireName: true, what: "recover")
             try await client.recover(location, reference: reference.description)
             Terminal.note("recovered \(reference)")
         }
@@ -77,18 +79,54 @@ extension SecretCommand {
         @Argument(help: "The keyvault: reference of the deleted secret.")
         var reference: String
         @OptionGroup var options: SourceOptions
+        @OptionGroup(title: "Key Vault credential (for keyvault: references; default: AZURE_* variables, then managed identity)") var credentials: CredentialOptions
 
         func run() async throws {
             let reference = try SecretReference(parsing: reference)
-            let (client, location) = try SecretCommand.vault(reference, try CLIContext.resolver(options), requireName: true, what: "purge")
+            let (client, location) = try SecretCommand.vault(reference, try CLIContext.resolver(options, vault: credentials), requireName: true, what: "purge")
             try await client.purge(location, reference: reference.description)
             Terminal.note("purged \(reference)")
         }
     }
 
+    struct Enable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "enable",
+            abstract: "Enable a Key Vault secret version (the latest unless the reference names one).")
+
+        @Argument(help: "The keyvault: reference.")
+        var reference: String
+        @OptionGroup var options: SourceOptions
+        @OptionGroup(title: "Key Vault credential (for keyvault: references; default: AZURE_* variables, then managed identity)") var credentials: CredentialOptions
+
+        func run() async throws { try await SecretCommand.setEnabled(true, reference, options: options, credentials: credentials) }
+    }
+
+    struct Disable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "disable",
+            abstract: "Disable a Key Vault secret version: reads of it then fail with SecretDisabled (403) until it is enabled.")
+
+        @Argument(help: "The keyvault: reference.")
+        var reference: String
+        @OptionGroup var options: SourceOptions
+        @OptionGroup(title: "Key Vault credential (for keyvault: references; default: AZURE_* variables, then managed identity)") var credentials: CredentialOptions
+
+        func run() async throws { try await SecretCommand.setEnabled(false, reference, options: options, credentials: credentials) }
+    }
+
+    /// `secret enable` / `secret disable`.
+    static func setEnabled(_ enabled: Bool, _ text: String, options: SourceOptions, credentials: CredentialOptions) async throws {
+        let reference = try SecretReference(parsing: text)
+        let (client, location) = try vault(reference, try CLIContext.resolver(options, vault: credentials), requireName: true,
+                                           what: enabled ? "enable" : "disable")
+        let properties = try await client.setEnabled(enabled, location, reference: reference.description)
+        Terminal.note("\(enabled ? "enabled" : "disabled") \(properties.name)\(properties.version.map { " version \($0)" } ?? "")")
+    }
+
     /// `secret list --deleted`.
-    static func listDeleted(_ reference: SecretReference, options: SourceOptions, json: Bool) async throws {
-        let (client, location) = try vault(reference, try CLIContext.resolver(options), requireName: false, what: "listing deleted secrets")
+    static func listDeleted(_ reference: SecretReference, options: SourceOptions, credentials: CredentialOptions, json: Bool) async throws {
+        let (client, location) = try vault(reference, try CLIContext.resolver(options, vault: credentials), requireName: false, what: "listing deleted secrets")
         let deleted = try await client.listDeleted(location, reference: reference.description)
         if json { return try Terminal.printJSON(deleted) }
         for secret in deleted {

@@ -23,44 +23,40 @@ struct CredentialOptions: ParsableArguments {
     var authority: String?
     @Flag(help: "Use the v1 token endpoint (resource=) instead of v2 (scope=).")
     var v1 = false
-    @Option(help: "Get the token from the local clavis-broker, for this identity (docs/broker.md).")
+    @Option(help: "Use this identity of the local clavis-broker (docs/broker.md); `clavis run` also starts the program with its IDENTITY_ENDPOINT and IDENTITY_HEADER.")
     var broker: String?
 
+    @Option(name: .customLong("additionally-allowed-tenant"),
+            help: "A tenant besides the app's whose Key Vault challenges may be followed (repeatable; * for any; also AZURE_ADDITIONALLY_ALLOWED_TENANTS).")
+    var additionallyAllowedTenants: [String] = []
+
+    /// Whether any option that selects a credential was given.
+    var isGiven: Bool { tenant != nil || clientId != nil || secret != nil || certificate != nil || managedIdentity || workloadIdentity || broker != nil }
+
+    /// These options as the library's one credential selection.
+    func selection() throws -> CredentialSelection {
+        var selection = CredentialSelection()
+        selection.tenant = tenant
+        selection.clientId = clientId
+        selection.secret = try secret.map(SecretReference.init(parsing:))
+        selection.certificatePath = certificate
+        selection.certificateAlgorithm = rs256 ? .rs256 : .ps256
+        selection.managedIdentity = managedIdentity
+        selection.workloadIdentity = workloadIdentity
+        selection.authority = try authority.map(Authority.init)
+        selection.endpointVersion = v1 ? .v1 : .v2
+        selection.additionallyAllowedTenants = additionallyAllowedTenants
+        return selection
+    }
+
+    /// The credential these options select; a missing tenant or client id is a usage error (exit 64).
     func credential(resolver: SecretResolver) throws -> any TokenCredential {
-        let environment = ProcessInfo.processInfo.environment
-        let authority = try self.authority.map(Authority.init) ?? Authority.fromEnvironment()
-        let version: EndpointVersion = v1 ? .v1 : .v2
-        func required(_ value: String?, _ name: String, _ variable: String) throws -> String {
-            guard let value = value ?? environment[variable], !value.isEmpty else {
-                throw CLIFailure(message: "--\(name) (or \(variable)) is required", exitCode: 64)
-            }
-            return value
-        }
         if let broker { return try BrokerCredential(identity: broker) }
-        if managedIdentity { return ManagedIdentityCredential(clientId: clientId) }
-        if let secret {
-            return ClientSecretCredential(tenant: try required(tenant, "tenant", "AZURE_TENANT_ID"), clientId: try required(clientId, "client-id", "AZURE_CLIENT_ID"),
-                                          secret: try SecretReference(parsing: secret), resolver: resolver, authority: authority, version: version)
+        do {
+            return try selection().credential(resolver: resolver)
+        } catch let error as ClavisError where error.code == .incompleteCredential {
+            throw CLIFailure(message: "\(error.reason)\(error.hint.map { " (\($0))" } ?? "")", exitCode: 64)
         }
-        if let certificate {
-            return try ClientCertificateCredential(tenant: try required(tenant, "tenant", "AZURE_TENANT_ID"),
-                                                   clientId: try required(clientId, "client-id", "AZURE_CLIENT_ID"),
-                                                   pem: Terminal.readSecretFile(certificate), path: certificate, algorithm: rs256 ? .rs256 : .ps256,
-                                                   authority: authority, version: version)
-        }
-        if workloadIdentity {
-            guard let tokenFile = environment["AZURE_FEDERATED_TOKEN_FILE"], !tokenFile.isEmpty else {
-                throw CLIFailure(message: "AZURE_FEDERATED_TOKEN_FILE is not set: --workload-identity reads the federated token from the file it names (the workload identity webhook sets it in Kubernetes pods; elsewhere set it yourself)",
-                                 exitCode: 64)
-            }
-            return WorkloadIdentityCredential(tenant: try required(tenant, "tenant", "AZURE_TENANT_ID"), clientId: try required(clientId, "client-id", "AZURE_CLIENT_ID"),
-                                              tokenFile: tokenFile, authority: authority, version: version)
-        }
-        var overrides = environment
-        if let tenant { overrides["AZURE_TENANT_ID"] = tenant }
-        if let clientId { overrides["AZURE_CLIENT_ID"] = clientId }
-        if let authority = self.authority { overrides["AZURE_AUTHORITY_HOST"] = try Authority(authority).description }
-        return ChainedTokenCredential([EnvironmentCredential(environment: overrides, resolver: resolver), ManagedIdentityCredential(clientId: clientId)])
     }
 }
 
@@ -69,6 +65,13 @@ struct TokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "token",
         abstract: "Get an Entra ID app-only token, or decode one.",
+        discussion: """
+            `clavis token OPTIONS` is `clavis token get OPTIONS`:
+              clavis token [get] --tenant T --client-id C (--secret REF | --certificate PEM | --managed-identity | --workload-identity)
+                           [--scope S | --resource R] [--authority URL] [--v1] [--require-role R]… [--json]
+              clavis token decode [--require-role R]… [--verify [--authority URL] | --offline] < token.jwt
+            Every option: clavis token get --help, clavis token decode --help.
+            """,
         subcommands: [Get.self, Decode.self],
         defaultSubcommand: Get.self)
 
@@ -88,12 +91,15 @@ struct TokenCommand: AsyncParsableCommand {
         @Flag(help: "Print {access_token, expires_on, token_type, claims} as JSON.")
         var json = false
         @OptionGroup var options: SourceOptions
+        @OptionGroup var expiry: ExpiryOptions
 
         func run() async throws {
             let context = resource.map { TokenRequestContext(resource: $0) }
                 ?? TokenRequestContext(scopes: [scope ?? "https://api.security.microsoft.com/.default"])
-            let credential = try credentials.credential(resolver: CLIContext.resolver(options))
+            let resolver = try CLIContext.resolver(options)
+            let credential = try credentials.credential(resolver: resolver)
             let token = try await credential.getToken(context)
+            await expiry.warn(credentials, resolver: resolver)
             guard let jwt = token.token.revealedString() else { throw CLIFailure(message: "the token is not text") }
             let decoded = try DecodedToken(jwt)
             if !requireRole.isEmpty {

@@ -20,12 +20,16 @@ extension DefenderCommand {
         @Option(help: "How far back the first poll looks, e.g. 24h, 7d.") var lookback: String = "30d"
         @Option(help: "Only this status.") var status: String?
         @Flag(help: "Poll once and exit.") var once = false
+        @OptionGroup var expiry: ExpiryOptions
 
         func run() async throws {
             guard let lookbackSeconds = DurationText.seconds(lookback) else { throw CLIFailure(message: "--lookback takes a duration such as 7d", exitCode: 64) }
             let watcher = IncidentWatcher(client: try api.client(waitBudget: .seconds(3700)), checkpointPath: checkpoint, overlap: TimeInterval(overlap),
                                           extraFilter: status.map { "status eq '\($0)'" })
-            let service = WatchService(watcher: watcher, interval: interval, lookback: lookbackSeconds, once: once)
+            // Warn at start, then daily, when the client secret in use expires soon.
+            let checkExpiry = try expiry.warner(api.credentials, resolver: CLIContext.resolver(api.sources))
+            await checkExpiry()
+            let service = WatchService(watcher: watcher, interval: interval, lookback: lookbackSeconds, once: once, checkExpiry: checkExpiry)
             if once {
                 try await service.pollOnce(try watcher.loadCheckpoint())
                 return
@@ -43,6 +47,7 @@ struct WatchService: Service {
     let interval: Int
     let lookback: TimeInterval
     let once: Bool
+    var checkExpiry: @Sendable () async -> Void = {}
 
     @discardableResult
     func pollOnce(_ checkpoint: IncidentWatcher.Checkpoint) async throws -> IncidentWatcher.Checkpoint {
@@ -60,7 +65,12 @@ struct WatchService: Service {
     func run() async throws {
         var checkpoint = try watcher.loadCheckpoint()
         Terminal.note("watching incidents every \(interval) s" + (checkpoint.cursor.map { " from \($0)" } ?? ""))
+        var lastExpiryCheck = ContinuousClock.now
         while !Task.isShuttingDownGracefully {
+            if ContinuousClock.now - lastExpiryCheck > .seconds(86400) {
+                lastExpiryCheck = ContinuousClock.now
+                await checkExpiry()
+            }
             do {
                 checkpoint = try await pollOnce(checkpoint)
             } catch let error as ClavisError where error.code == .sourceUnavailable || error.code == .timedOut {

@@ -19,10 +19,26 @@ public struct ClavisError: Error, Sendable {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         /// A stable identifier, e.g. `not-found`. Safe to log and to use as a metric label.
         public let rawValue: String
-        /// Creates a code; providers define theirs as static members.
-        public init(_ rawValue: String) { self.rawValue = rawValue }
+        /// The broader code this one refines, if any: `incident-not-found` refines `not-found`, so
+        /// `catch ClavisError.notFound` still matches it and a ``SecretChain`` treats it as not found,
+        /// while the message names the real cause.
+        public let refines: String?
+        /// Creates a code; providers define theirs as static members, refining a core code where
+        /// one fits (then matching and the chain's fall-through follow the core code).
+        public init(_ rawValue: String, refines broader: Code? = nil) {
+            self.rawValue = rawValue
+            refines = broader?.rawValue
+        }
         /// The raw value.
         public var description: String { rawValue }
+
+        /// Whether this is `other` or refines it.
+        public func `is`(_ other: Code) -> Bool { rawValue == other.rawValue || refines == other.rawValue }
+
+        /// Codes are equal when their raw values are.
+        public static func == (lhs: Code, rhs: Code) -> Bool { lhs.rawValue == rhs.rawValue }
+        /// Hashes the raw value.
+        public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
 
         /// The source has no secret under that name ("not mine, try the next" in a chain).
         public static let notFound = Code("not-found")
@@ -49,9 +65,9 @@ public struct ClavisError: Error, Sendable {
         /// The remote service refused or failed the request in a way not covered above.
         public static let serviceError = Code("service-error")
 
-        /// Matches an error against a code: `catch ClavisError.notFound { … }`.
+        /// Matches an error against a code or a code refining it: `catch ClavisError.notFound { … }`.
         public static func ~= (pattern: Code, error: any Error) -> Bool {
-            (error as? ClavisError)?.code == pattern
+            (error as? ClavisError)?.code.is(pattern) ?? false
         }
     }
 
@@ -64,12 +80,17 @@ public struct ClavisError: Error, Sendable {
     /// What to do about it, if there is something to say.
     public let hint: String?
 
+    /// The error behind this one, when it says more: the Entra ID reply (with its AADSTS codes and
+    /// support ids), a libgcrypt failure, an HTTP reply. Never holds a secret value.
+    public let cause: (any Error)?
+
     /// Creates an error. `reason` and `hint` must never contain secret values.
-    public init(_ code: Code, reference: String? = nil, reason: String, hint: String? = nil) {
+    public init(_ code: Code, reference: String? = nil, reason: String, hint: String? = nil, cause: (any Error)? = nil) {
         self.code = code
         self.reference = reference
         self.reason = reason
         self.hint = hint
+        self.cause = cause
     }
 
     /// A fixed, value-free summary of the code, e.g. `secret not found`.
@@ -87,13 +108,13 @@ public struct ClavisError: Error, Sendable {
         case .invalidValue: "invalid secret value"
         case .timedOut: "timed out"
         case .serviceError: "service error"
-        default: code.rawValue
+        default: String(code.rawValue.map { $0 == "-" ? " " : $0 })
         }
     }
 
     /// The same error with a different hint.
     public func withHint(_ hint: String?) -> ClavisError {
-        ClavisError(code, reference: reference, reason: reason, hint: hint)
+        ClavisError(code, reference: reference, reason: reason, hint: hint, cause: cause)
     }
 
 }
@@ -130,7 +151,7 @@ extension ClavisError {
     /// this source, or this source cannot be used here. Every other failure stops the chain,
     /// because skipping a damaged or locked store would silently serve a different secret.
     public var isFallThrough: Bool {
-        code == .notFound || code == .sourceUnavailable
+        code.is(.notFound) || code.is(.sourceUnavailable)
     }
 }
 

@@ -36,7 +36,7 @@ public struct SecretChain: Sendable {
                 return (try await resolver.secret(for: reference), reference)
             } catch let error as ClavisError where error.isFallThrough {
                 reasons.append("\(reference): \(error.reason)")
-                allNotFound = allNotFound && error.code == .notFound
+                allNotFound = allNotFound && error.code.is(.notFound)
             }
         }
         throw ClavisError(allNotFound ? .notFound : .sourceUnavailable,

@@ -262,7 +262,7 @@ public struct DefenderClient: Sendable {
             return ClavisError(.permissionDenied, reference: reference, reason: "forbidden: \(message)",
                                hint: "grant the app the application permission \(role) and admin consent (`clavis consent-url`)")
         case 404:
-            return ClavisError(.notFound, reference: reference, reason: message)
+            return ClavisError(reference.contains("/incidents/") ? .incidentNotFound : .notFound, reference: reference, reason: message)
         case 429:
             guard let wait = Throttling.wait(reply) else {
                 return ClavisError(.sourceUnavailable, reference: reference, reason: "throttled by \(host) (no reset time given): \(message)")
@@ -272,4 +272,9 @@ public struct DefenderClient: Sendable {
             return ClavisError(.serviceError, reference: reference, reason: "HTTP \(reply.status): \(message)")
         }
     }
+}
+
+extension ClavisError.Code {
+    /// No incident with that id (refines ``notFound``).
+    public static let incidentNotFound = ClavisError.Code("incident-not-found", refines: .notFound)
 }

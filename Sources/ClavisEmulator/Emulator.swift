@@ -15,7 +15,9 @@ public enum Emulator {
     public static func buildRouter(state: EmulatorState, scheme: String = "http") -> Router<BasicRequestContext> {
         let router = Router()
         IdentityRoutes(state: state, scheme: scheme).register(on: router)
+        ConsentRoutes(state: state).register(on: router)
         DefenderRoutes(state: state, scheme: scheme).register(on: router)
+        ApplicationRoutes(state: state, scheme: scheme).register(on: router)
         router.get("/_emulator/stats") { _, _ in EntraReply.json(state.statistics) }
         // Rotation: `{"clientId": "…", "secrets": ["…"]}` replaces the secrets an app accepts.
         router.post("/_emulator/secrets") { request, _ in
@@ -62,30 +64,38 @@ public enum Emulator {
     /// Every service of the emulator: the Entra ID and Defender side on `port`, and each vault on
     /// its own port (its `port`, else `port + 1 + index`, else a free one when `port` is 0).
     /// `onStart` gets `nil` and the main port, then each vault's name and port.
+    ///
+    /// With `hostNames` (and `tls`), each side listens instead on port 443 of its own address, and
+    /// the vaults' challenges name `https://login.microsoftonline.com` (see ``AzureHostNames``).
     public static func buildServices(state: EmulatorState, host: String = "127.0.0.1", port: Int = 0, tls: EmulatorTLS? = nil,
-                                     logger: Logger = Logger(label: "clavis.emulator"),
+                                     hostNames: AzureHostNames? = nil, logger: Logger = Logger(label: "clavis.emulator"),
                                      onStart: @escaping @Sendable (String?, Int) async -> Void = { _, _ in }) throws -> [any Service] {
         let scheme = tls == nil ? "http" : "https"
         let urlHost = host.contains(":") ? "[\(host)]" : host
-        var services: [any Service] = [try application(router: buildRouter(state: state, scheme: scheme), host: host, port: port, tls: tls, logger: logger) { bound in
-            state.setIdentityBase("\(scheme)://\(urlHost):\(bound)")
+        let mainHost = hostNames?.serviceAddress ?? host
+        var services: [any Service] = [try application(router: buildRouter(state: state, scheme: scheme), host: mainHost, port: hostNames == nil ? port : 443,
+                                                       tls: tls, logger: logger) { bound in
+            state.setIdentityBase(hostNames == nil ? "\(scheme)://\(urlHost):\(bound)" : "https://\(AzureHostNames.login)")
             await onStart(nil, bound)
         }]
         for (index, vault) in (state.config.vaults ?? []).enumerated() {
-            let vaultPort = vault.port ?? (port == 0 ? 0 : port + 1 + index)
-            services.append(try application(router: vaultRouter(state: state, vault: vault, scheme: scheme), host: host, port: vaultPort, tls: tls,
+            let vaultHost = hostNames?.vaultAddresses[vault.name] ?? host
+            let vaultPort = hostNames?.vaultAddresses[vault.name] != nil ? 443 : vault.port ?? (port == 0 ? 0 : port + 1 + index)
+            services.append(try application(router: vaultRouter(state: state, vault: vault, scheme: scheme), host: vaultHost, port: vaultPort, tls: tls,
                                             logger: logger) { bound in await onStart(vault.name, bound) })
         }
         return services
     }
 
-    /// Starts an emulator in this process, on free loopback ports.
-    public static func start(_ config: EmulatorConfig, tls: EmulatorTLS? = nil, logger: Logger? = nil) async throws -> RunningEmulator {
+    /// Starts an emulator in this process, on free loopback ports (or under Azure's names, see
+    /// ``AzureHostNames``; `tls` must then be made for them).
+    public static func start(_ config: EmulatorConfig, tls: EmulatorTLS? = nil, hostNames: AzureHostNames? = nil,
+                             logger: Logger? = nil) async throws -> RunningEmulator {
         var quiet = logger ?? Logger(label: "clavis.emulator")
         if logger == nil { quiet.logLevel = .warning }
         let state = try await EmulatorState(config: config)
         let (ports, continuation) = AsyncStream<(String?, Int)>.makeStream()
-        let services = try buildServices(state: state, tls: tls, logger: quiet) { name, port in continuation.yield((name, port)) }
+        let services = try buildServices(state: state, tls: tls, hostNames: hostNames, logger: quiet) { name, port in continuation.yield((name, port)) }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [], logger: quiet))
         let task = Task { try await group.run() }
         var main: Int?
@@ -96,7 +106,7 @@ public enum Emulator {
         }
         guard let main else { throw CancellationError() }
         let scheme = tls == nil ? "http" : "https"
-        return RunningEmulator(state: state, port: main, scheme: scheme, vaultPorts: vaults, group: group, task: task)
+        return RunningEmulator(state: state, port: main, scheme: scheme, vaultPorts: vaults, hostNames: hostNames, group: group, task: task)
     }
 }
 
@@ -120,8 +130,13 @@ public final class RunningEmulator: Sendable {
     /// Each vault's port, by vault name.
     public let vaultPorts: [String: Int]
 
-    init(state: EmulatorState, port: Int, scheme: String, vaultPorts: [String: Int], group: ServiceGroup, task: Task<Void, any Error>) {
+    /// The Azure names it serves under, if started with them.
+    public let hostNames: AzureHostNames?
+
+    init(state: EmulatorState, port: Int, scheme: String, vaultPorts: [String: Int], hostNames: AzureHostNames?,
+         group: ServiceGroup, task: Task<Void, any Error>) {
         self.state = state
+        self.hostNames = hostNames
         self.port = port
         self.scheme = scheme
         self.vaultPorts = vaultPorts
@@ -129,11 +144,15 @@ public final class RunningEmulator: Sendable {
         self.task = task
     }
 
-    /// `http(s)://127.0.0.1:PORT`.
-    public var baseURL: String { "\(scheme)://127.0.0.1:\(port)" }
+    /// `http(s)://127.0.0.1:PORT` (under Azure's names, `https://ADDRESS:443`, reachable without them).
+    public var baseURL: String { "\(scheme)://\(hostNames?.serviceAddress ?? "127.0.0.1"):\(port)" }
 
-    /// The vault's URL, `http(s)://127.0.0.1:PORT` (secrets at `/secrets/NAME`); `nil` for an unknown vault.
-    public func vaultURL(_ name: String) -> String? { vaultPorts[name].map { "\(scheme)://127.0.0.1:\($0)" } }
+    /// The vault's URL, `http(s)://127.0.0.1:PORT` (secrets at `/secrets/NAME`), or under Azure's
+    /// names `https://NAME.vault.azure.net`; `nil` for an unknown vault.
+    public func vaultURL(_ name: String) -> String? {
+        if hostNames?.vaultAddresses[name] != nil { return "https://\(AzureHostNames.vaultHost(name))" }
+        return vaultPorts[name].map { "\(scheme)://127.0.0.1:\($0)" }
+    }
 
     /// Stops it and waits until it has.
     public func stop() async {

@@ -20,6 +20,10 @@ public struct EmulatorConfig: Codable, Sendable {
     /// Custom resources configured to accept v2 tokens (`accessTokenAcceptedVersion: 2`); every other
     /// resource — Microsoft's APIs included — gets v1 tokens from either endpoint.
     public var v2Resources: [String]?
+    /// How long a password credential added with Graph `addPassword` takes to replicate before the
+    /// token endpoint accepts it, in milliseconds (default 0). Meanwhile it answers AADSTS7000215,
+    /// as Entra does for a few seconds to minutes after a secret is created.
+    public var secretReplicationMilliseconds: Int?
 
     /// The Defender side: generated incidents and the rate limit.
     public struct Defender: Codable, Sendable {
@@ -155,10 +159,19 @@ public struct EmulatorConfig: Codable, Sendable {
         public var consented: Bool?
         /// Whether the app is disabled (AADSTS7000112).
         public var disabled: Bool?
+        /// Password credentials with their Graph properties (key id, dates); `secrets` above are
+        /// password credentials too, valid for two years from the emulator's start.
+        public var passwordCredentials: [PasswordCredential]?
+        /// The client ids of the apps whose service principals own this application (its own id
+        /// makes it "an owner of itself", what `Application.ReadWrite.OwnedBy` needs to rotate).
+        public var owners: [String]?
 
         /// Creates an app.
         public init(clientId: String, name: String? = nil, secrets: [String]? = nil, certificates: [String]? = nil,
-                    federated: [Federated]? = nil, permissions: [String: [String]]? = nil, consented: Bool? = nil, disabled: Bool? = nil) {
+                    federated: [Federated]? = nil, permissions: [String: [String]]? = nil, consented: Bool? = nil, disabled: Bool? = nil,
+                    passwordCredentials: [PasswordCredential]? = nil, owners: [String]? = nil) {
+            self.passwordCredentials = passwordCredentials
+            self.owners = owners
             self.clientId = clientId
             self.name = name
             self.secrets = secrets
@@ -167,6 +180,31 @@ public struct EmulatorConfig: Codable, Sendable {
             self.permissions = permissions
             self.consented = consented
             self.disabled = disabled
+        }
+    }
+
+    /// A client secret with the properties Graph shows for it (passwordCredential,
+    /// https://learn.microsoft.com/graph/api/resources/passwordcredential).
+    public struct PasswordCredential: Codable, Sendable {
+        /// The value.
+        public var secret: String
+        /// The key id (default: derived from the app and the value).
+        public var keyId: String?
+        /// The display name.
+        public var displayName: String?
+        /// When it becomes valid (ISO 8601; default: the emulator's start).
+        public var startDateTime: String?
+        /// When it expires (ISO 8601; default: two years after the start). After it the token
+        /// endpoint answers AADSTS7000222.
+        public var endDateTime: String?
+
+        /// Creates one.
+        public init(secret: String, keyId: String? = nil, displayName: String? = nil, startDateTime: String? = nil, endDateTime: String? = nil) {
+            self.secret = secret
+            self.keyId = keyId
+            self.displayName = displayName
+            self.startDateTime = startDateTime
+            self.endDateTime = endDateTime
         }
     }
 
@@ -199,8 +237,93 @@ public struct EmulatorConfig: Codable, Sendable {
         }
     }
 
-    /// Reads a config file.
+    /// Reads a config file: strict — an unknown key (a misspelling) or a value of the wrong type is
+    /// an ``EmulatorConfigError`` naming the key path, e.g. `tenants[0].apps[1].secert`.
     public static func load(_ path: String) throws -> EmulatorConfig {
-        try JSONDecoder().decode(EmulatorConfig.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw EmulatorConfigError(file: path, message: "cannot be read")
+        }
+        return try parse(data, file: path)
+    }
+
+    /// Parses config JSON strictly (see ``load(_:)``).
+    public static func parse(_ data: Data, file: String = "config") throws -> EmulatorConfig {
+        let config: EmulatorConfig
+        do {
+            config = try JSONDecoder().decode(EmulatorConfig.self, from: data)
+        } catch let error as DecodingError {
+            throw EmulatorConfigError(file: file, message: EmulatorConfigError.describe(error))
+        }
+        // Every key given must survive a round trip through the model: one that does not is unknown.
+        if let given = try? JSONSerialization.jsonObject(with: data),
+           let known = try? JSONSerialization.jsonObject(with: JSONEncoder().encode(config)),
+           let unknown = EmulatorConfigError.firstUnknownKey(given, known, path: "") {
+            throw EmulatorConfigError(file: file, message: "unknown key \(unknown) (misspelled? docs/emulator.md lists every key)")
+        }
+        return config
+    }
+}
+
+/// A config file the emulator refuses, with the key path at fault.
+public struct EmulatorConfigError: Error, CustomStringConvertible, Sendable {
+    /// The file.
+    public var file: String
+    /// What is wrong, naming the key path.
+    public var message: String
+
+    /// `FILE: MESSAGE`.
+    public var description: String { "\(file): \(message)" }
+
+    static func path(_ codingPath: [any CodingKey]) -> String {
+        codingPath.reduce("") { path, key in
+            if let index = key.intValue { return path + "[\(index)]" }
+            return path.isEmpty ? key.stringValue : path + "." + key.stringValue
+        }
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .typeMismatch(let type, let context):
+            return "\(path(context.codingPath).isEmpty ? "the top level" : path(context.codingPath)): expected \(name(type))"
+        case .valueNotFound(let type, let context):
+            return "\(path(context.codingPath)): expected \(name(type)), found null"
+        case .keyNotFound(let key, let context):
+            return "\(path(context.codingPath + [key])): required key missing"
+        case .dataCorrupted(let context):
+            return context.codingPath.isEmpty ? "not valid JSON" : "\(path(context.codingPath)): invalid value"
+        @unknown default:
+            return "invalid config"
+        }
+    }
+
+    static func name(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Int.Type: "an integer"
+        case is Bool.Type: "true or false"
+        case is [Any].Type: "an array"
+        default: String(describing: type).hasPrefix("Array") ? "an array" : "an object"
+        }
+    }
+
+    /// The first key path present in `given` but not in `known` (a null value counts as absent).
+    static func firstUnknownKey(_ given: Any, _ known: Any?, path: String) -> String? {
+        if let object = given as? [String: Any] {
+            let knownObject = known as? [String: Any] ?? [:]
+            for key in object.keys.sorted() where !(object[key] is NSNull) && !key.hasPrefix("//") {  // "//…" keys are comments
+                let child = path.isEmpty ? key : path + "." + key
+                guard let value = knownObject[key] else { return child }
+                if let unknown = firstUnknownKey(object[key] as Any, value, path: child) { return unknown }
+            }
+        } else if let array = given as? [Any] {
+            let knownArray = known as? [Any] ?? []
+            for (index, element) in array.enumerated() {
+                if let unknown = firstUnknownKey(element, index < knownArray.count ? knownArray[index] : nil, path: path + "[\(index)]") { return unknown }
+            }
+        }
+        return nil
     }
 }

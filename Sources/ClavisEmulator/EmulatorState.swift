@@ -55,12 +55,14 @@ public final class EmulatorState: Sendable {
     private let faults = Mutex<[Fault]>([])
     private let counters = Mutex<[String: Int]>([:])
     private let identityOrigin = Mutex<String?>(nil)
-    /// Client secrets replaced at run time (client id, lowercased → values), over the config's.
-    private let replacedSecrets = Mutex<[String: [String]]>([:])
+    private let consents = Mutex<Set<String>>([])
+    /// Application objects and their password credentials (Graph `addPassword`/`removePassword`).
+    let directory: ApplicationDirectory
 
     /// Creates the state with a fresh 2048-bit RSA signing key.
     public init(config: EmulatorConfig) async throws {
         self.config = config
+        directory = ApplicationDirectory(config: config)
         rawSigningKey = try _RSA.Signing.PrivateKey(keySize: .bits2048)
         signingKey = try JWTKit.Insecure.RSA.PrivateKey(backing: rawSigningKey)
         keyId = String(UUID().uuidString.prefix(8)).lowercased()
@@ -74,20 +76,29 @@ public final class EmulatorState: Sendable {
     /// Records the Entra ID side's origin.
     func setIdentityBase(_ base: String) { identityOrigin.withLock { $0 = base } }
 
+    /// Records an admin's consent to `clientId`'s permissions in `tenant` (the consent page).
+    func grantConsent(tenant: String, clientId: String) { _ = consents.withLock { $0.insert("\(tenant)/\(clientId)".lowercased()) } }
+
+    /// Whether an admin consented on the consent page (besides the config's `consented`).
+    func hasConsent(tenant: String, clientId: String) -> Bool { consents.withLock { $0.contains("\(tenant)/\(clientId)".lowercased()) } }
+
     /// Counts a request to `endpoint`.
     func count(_ endpoint: String) { counters.withLock { $0[endpoint, default: 0] += 1 } }
 
     /// Requests seen per endpoint.
     public var statistics: [String: Int] { counters.withLock { $0 } }
 
-    /// The client secrets `app` accepts now: those set by ``replaceSecrets(clientId:secrets:)``, else the config's.
-    func secrets(of app: EmulatorConfig.App) -> [String] {
-        replacedSecrets.withLock { $0[app.clientId.lowercased()] } ?? app.secrets ?? []
+    /// Replaces the client secrets an app accepts with `secrets` (a rotation done behind the
+    /// client's back: the old values stop working at once). Test hook: `POST /_emulator/secrets`.
+    public func replaceSecrets(clientId: String, secrets: [String]) {
+        for tenant in config.tenants where tenant.apps.contains(where: { $0.clientId.lowercased() == clientId.lowercased() }) {
+            directory.replace(tenant: tenant.id, appId: clientId, secrets: secrets)
+        }
     }
 
-    /// Replaces the client secrets an app accepts (a rotation: the old values stop working at once).
-    public func replaceSecrets(clientId: String, secrets: [String]) {
-        replacedSecrets.withLock { $0[clientId.lowercased()] = secrets }
+    /// The key ids and end dates of an app's password credentials, oldest first (for tests).
+    public func passwordCredentials(tenant: String, appId: String) -> [(keyId: String, displayName: String?, end: Date)] {
+        directory.list(tenant: tenant, appId: appId).map { ($0.keyId, $0.displayName, $0.end) }
     }
 
     /// Forgets counts and faults.

@@ -13,8 +13,14 @@ public struct EmulatorTLS: Sendable {
     /// The server's TLS configuration.
     public let serverConfiguration: TLSConfiguration
 
-    /// Makes a CA (valid 30 days) and a leaf for `localhost` and 127.0.0.1.
-    public static func make() throws -> EmulatorTLS {
+    /// Makes a CA (valid 30 days) and a leaf for `localhost`, 127.0.0.1, and the names and IPv4
+    /// addresses of `hostNames` when given.
+    public static func make(hostNames: AzureHostNames? = nil) throws -> EmulatorTLS {
+        let extraNames = (hostNames?.dnsNames ?? []).map { GeneralName.dnsName($0) }
+            + (hostNames?.addresses ?? []).compactMap { address -> GeneralName? in
+                let octets = address.split(separator: ".").compactMap { UInt8($0) }
+                return octets.count == 4 ? .ipAddress(ASN1OctetString(contentBytes: ArraySlice(octets))) : nil
+            }
         let now = Date()
         let caKey = P256.Signing.PrivateKey()
         let caName = try DistinguishedName { CommonName("Clavis Emulator CA") }
@@ -33,7 +39,8 @@ public struct EmulatorTLS: Sendable {
             notValidBefore: now.addingTimeInterval(-3600), notValidAfter: now.addingTimeInterval(30 * 86400),
             issuer: caName, subject: try DistinguishedName { CommonName("localhost") }, signatureAlgorithm: .ecdsaWithSHA256,
             extensions: try Certificate.Extensions {
-                SubjectAlternativeNames([.dnsName("localhost"), .ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1]))])
+                SubjectAlternativeNames([.dnsName("localhost"), .ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1]))]
+                                        + extraNames)
                 try ExtendedKeyUsage([.serverAuth])
             },
             issuerPrivateKey: .init(caKey))

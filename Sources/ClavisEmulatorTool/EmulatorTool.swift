@@ -13,7 +13,7 @@ struct EmulatorTool: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clavis-emulator",
         abstract: "The local stand-in for Entra ID, Key Vault and Defender (also run as `clavis emulator …`).",
-        subcommands: [ServeCommand.self])
+        subcommands: [ServeCommand.self, InitCommand.self])
 
     /// Runs the command; failures are one `error:` line on stderr.
     static func main() async {

@@ -18,6 +18,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "With --tls: write the CA certificate (PEM) here, to trust it.") var caOut: String?
     @Flag(help: "Allow a --host that is not loopback. The emulator's /_emulator admin routes have no authentication: anyone who reaches the port can add apps and mint tokens.")
     var allowRemote = false
+    @Flag(help: "With --tls: serve under Azure's own names on port 443 (needs root or CAP_NET_BIND_SERVICE), so Microsoft's SDKs run with production settings: login.microsoftonline.com, api.security.microsoft.com and graph.microsoft.com on 127.0.78.1, each vault as NAME.vault.azure.net on 127.0.78.2, 127.0.78.3, … (docs/emulator.md).")
+    var azureNames = false
+    @Option(help: "With --azure-names: write the hosts file that maps those names here (bind it over /etc/hosts in a private mount namespace).")
+    var hostsOut: String?
 
     func run() async throws {
         guard EmulatorHost.isLoopback(host) || allowRemote else {
@@ -27,19 +31,31 @@ struct ServeCommand: AsyncParsableCommand {
         if !EmulatorHost.isLoopback(host) {
             Output.note("warning: listening on \(host): anyone who can reach this port can use the unauthenticated /_emulator admin routes and get tokens; use only on a trusted network")
         }
+        guard !azureNames || tls else { throw ToolFailure(message: "--azure-names needs --tls (Azure's names are served over HTTPS only)", exitCode: 64) }
         let state = try await EmulatorState(config: EmulatorConfig.load(config))
+        let vaultNames = (state.config.vaults ?? []).map(\.name)
+        let names = azureNames ? AzureHostNames(serviceAddress: "127.0.78.1", vaultAddresses: Dictionary(
+            uniqueKeysWithValues: vaultNames.enumerated().map { ($1, "127.0.78.\(2 + $0)") })) : nil
+        if let names, let hostsOut {
+            try Data(names.hostsFile.utf8).write(to: URL(fileURLWithPath: hostsOut), options: .atomic)
+            Output.note("hosts file written to \(hostsOut): run a program with it as /etc/hosts, e.g. sudo unshare -m sh -c 'mount --bind \(hostsOut) /etc/hosts && exec runuser -u USER -- python3 app.py'")
+        }
         var logger = Logger(label: "clavis.emulator")
         logger.logLevel = Output.logLevel
         let host = self.host
-        let certificates = try tls ? EmulatorTLS.make() : nil
+        let certificates = try tls ? EmulatorTLS.make(hostNames: names) : nil
         if let certificates, let caOut {
             try Data(certificates.caPEM.utf8).write(to: URL(fileURLWithPath: caOut), options: .atomic)
             Output.note("CA certificate written to \(caOut): trust it with --ca-file \(caOut) (or CLAVIS_CA_FILE=\(caOut)) for clavis, REQUESTS_CA_BUNDLE=\(caOut) and CURL_CA_BUNDLE=\(caOut) for Python SDKs and curl")
         }
         let scheme = certificates == nil ? "http" : "https"
         let urlHost = host.contains(":") ? "[\(host)]" : host
-        let services = try Emulator.buildServices(state: state, host: host, port: port, tls: certificates, logger: logger) { vault, port in
-            if let vault {
+        let services = try Emulator.buildServices(state: state, host: host, port: port, tls: certificates, hostNames: names, logger: logger) { vault, port in
+            if names != nil {
+                let origin = vault.map { "https://\(AzureHostNames.vaultHost($0))" } ?? "https://\(AzureHostNames.login)"
+                Output.note(vault.map { "key vault \($0) at \(origin) (with the hosts file)" } ?? "clavis emulator serving Azure's names (login.microsoftonline.com, api.security.microsoft.com, graph.microsoft.com) with the hosts file")
+                Output.line(vault.map { "vault \($0) \(origin)" } ?? origin)
+            } else if let vault {
                 Output.note("key vault \(vault) at \(scheme)://\(urlHost):\(port) (secrets at /secrets/NAME; keyvault:\(scheme)://\(urlHost):\(port)/secrets/NAME)")
                 Output.line("vault \(vault) \(scheme)://\(urlHost):\(port)")
             } else {

@@ -25,8 +25,9 @@ public struct EntraError: Error, Sendable, CustomStringConvertible {
         self.status = status
         self.error = error
         let description = object["error_description"] as? String ?? error
-        message = description.split(separator: "\n").first.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-            .map { String($0.replacingOccurrences(of: "\r", with: "")) } ?? description
+        // The first line: Entra appends "\r\nTrace ID: …\r\nCorrelation ID: …\r\nTimestamp: …" (and
+        // "\r\n" is one Character in Swift, so split on any newline).
+        message = description.split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? description
         codes = (object["error_codes"] as? [Any])?.compactMap { ($0 as? Int) ?? ($0 as? String).flatMap(Int.init) } ?? []
         traceId = object["trace_id"] as? String
         correlationId = object["correlation_id"] as? String
@@ -69,16 +70,42 @@ public struct EntraError: Error, Sendable, CustomStringConvertible {
         return nil
     }
 
-    /// One line: `invalid_client (AADSTS7000215): … trace …`.
-    public var description: String {
-        var text = "Entra ID refused the token request: \(message)"
-        if let traceId { text += " [trace \(traceId)" + (correlationId.map { ", correlation \($0)" } ?? "") + "]" }
-        return text
+    /// One line: `Entra ID refused the token request: AADSTS7000215: …` — without the trace and
+    /// correlation ids, which ``supportIds`` gives (shown with `--json` and in debug logs).
+    public var description: String { "Entra ID refused the token request: \(message)" }
+
+    /// `trace …, correlation …`, for Microsoft support; `nil` when the reply had none.
+    public var supportIds: String? {
+        traceId.map { "trace \($0)" + (correlationId.map { ", correlation \($0)" } ?? "") }
     }
 
-    /// The same failure in the Clavis error family.
-    public func clavisError(reference: String?) -> ClavisError {
-        let code: ClavisError.Code = isTransient ? .sourceUnavailable : (status == 401 || status == 400 ? .permissionDenied : .serviceError)
-        return ClavisError(code, reference: reference, reason: description, hint: hint)
+    /// The code naming the cause: an unknown tenant or application, a rejected or expired client
+    /// secret (each refining ``ClavisError/Code/permissionDenied``), else by status.
+    public var clavisCode: ClavisError.Code {
+        if isTransient { return .sourceUnavailable }
+        if codes.contains(90002) { return .unknownTenant }
+        if codes.contains(700016) { return .unknownApplication }
+        if codes.contains(7000222) { return .expiredClientSecret }
+        if codes.contains(7000215) { return .invalidClientSecret }
+        return status == 401 || status == 400 ? .permissionDenied : .serviceError
     }
+
+    /// The same failure in the Clavis error family. `reference` (the secret's) is kept only where
+    /// the secret is the cause; a tenant or application error names no reference.
+    public func clavisError(reference: String?) -> ClavisError {
+        let code = clavisCode
+        let blamesSecret = code == .invalidClientSecret || code == .expiredClientSecret || !code.is(.permissionDenied)
+        return ClavisError(code, reference: blamesSecret ? reference : nil, reason: description, hint: hint, cause: self)
+    }
+}
+
+extension ClavisError.Code {
+    /// Entra ID has no such tenant (AADSTS90002); refines ``permissionDenied``.
+    public static let unknownTenant = ClavisError.Code("unknown-tenant", refines: .permissionDenied)
+    /// The tenant has no such application (AADSTS700016); refines ``permissionDenied``.
+    public static let unknownApplication = ClavisError.Code("unknown-application", refines: .permissionDenied)
+    /// The client secret was refused (AADSTS7000215: often the secret's ID pasted for its value); refines ``permissionDenied``.
+    public static let invalidClientSecret = ClavisError.Code("invalid-client-secret", refines: .permissionDenied)
+    /// The client secret has expired (AADSTS7000222); refines ``permissionDenied``.
+    public static let expiredClientSecret = ClavisError.Code("expired-client-secret", refines: .permissionDenied)
 }

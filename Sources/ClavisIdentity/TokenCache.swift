@@ -19,6 +19,8 @@ public actor CachingTokenCredential: TokenCredential {
     /// The pause after a failed background refresh.
     public let failureBackoff: TimeInterval
     private var entries: [TokenRequestContext: Entry] = [:]
+    /// Bumped by ``removeAll()``: a request started before it must not refill the cache.
+    private var generation = 0
     private let now: @Sendable () -> Date
     private let logger: Logger
 
@@ -51,17 +53,26 @@ public actor CachingTokenCredential: TokenCredential {
                 entries[context] = entry
                 logger.debug("refreshing token ahead of expiry", metadata: ["clavis.token.expires_in_s": "\(Int(token.expiresOn.timeIntervalSince(instant)))"])
             }
+            logger.trace("token cache hit", metadata: ["clavis.token.resource": "\(context.resource)",
+                                                       "clavis.token.expires_in_s": "\(Int(token.expiresOn.timeIntervalSince(instant)))"])
             return token
         }
-        if let task = entry.inFlight { return try await task.value }
+        if let task = entry.inFlight {
+            logger.trace("token request already in flight: waiting for it", metadata: ["clavis.token.resource": "\(context.resource)"])
+            return try await task.value
+        }
         let task = fetch(context)
         entry.inFlight = task
         entries[context] = entry
         return try await task.value
     }
 
-    /// Forgets every token.
-    public func removeAll() { entries = [:] }
+    /// Forgets every token. A request already under way still answers its callers, but its token
+    /// is not cached (it was asked for before the cache was cleared).
+    public func removeAll() {
+        entries = [:]
+        generation += 1
+    }
 
     /// Forgets the token for `context` (a service refused it although it looked valid), unless a
     /// request for a new one is already under way; the wrapped credential is told too.
@@ -71,19 +82,21 @@ public actor CachingTokenCredential: TokenCredential {
     }
 
     private func fetch(_ context: TokenRequestContext) -> Task<AccessToken, any Error> {
-        Task {
+        let started = generation
+        return Task {
             do {
                 let token = try await base.getToken(context)
-                finish(context, .success(token))
+                finish(context, .success(token), generation: started)
                 return token
             } catch {
-                finish(context, .failure(error))
+                finish(context, .failure(error), generation: started)
                 throw error
             }
         }
     }
 
-    private func finish(_ context: TokenRequestContext, _ result: Result<AccessToken, any Error>) {
+    private func finish(_ context: TokenRequestContext, _ result: Result<AccessToken, any Error>, generation started: Int) {
+        guard started == generation else { return }  // cleared meanwhile: the entry belongs to a newer request, if any
         var entry = entries[context] ?? Entry()
         entry.inFlight = nil
         switch result {

@@ -143,7 +143,13 @@ public struct TokenValidator: Sendable {
         }
         if !audiences.isEmpty {
             let audience = decoded.claims["aud"]?.strings ?? []
-            let normalized = Set(audiences.flatMap { [$0, $0.hasSuffix("/") ? String($0.dropLast()) : $0 + "/"] })
+            // A v2 token's `aud` is the API's client id ("In v2.0 tokens, this value is always the
+            // client ID of the API", entra-docs access-token-claims-reference.md): an `api://{id}`
+            // identifier also accepts its id.
+            let normalized = Set(audiences.flatMap { audience -> [String] in
+                let apiId = audience.lowercased().hasPrefix("api://") ? [String(audience.dropFirst(6)).trimmingCharacters(in: ["/"])] : []
+                return [audience, audience.hasSuffix("/") ? String(audience.dropLast()) : audience + "/"] + apiId
+            })
             guard audience.contains(where: normalized.contains) else {
                 throw ClavisError(.permissionDenied, reference: "token", reason: "the token is for \(audience.joined(separator: ", ")), not \(audiences.joined(separator: ", "))")
             }

@@ -117,10 +117,13 @@ public struct KeyVaultClient: Sendable {
     }
 
     /// Deletes a secret (soft delete: recoverable until purged) and waits until Key Vault lists it
-    /// as deleted.
+    /// as deleted. A vault without soft delete answers with no `recoveryId`: the secret is gone at
+    /// once and there is nothing to wait for (azure-keyvault-secrets `_shared/_polling.py`,
+    /// `DeletePollingMethod`: finished when soft delete is disabled).
     public func delete(_ location: KeyVaultLocation, reference: String) async throws {
         let name = location.name ?? ""
-        _ = try await send(.DELETE, location, path: "/secrets/\(name)", reference: reference, operation: "delete")
+        let reply = try await send(.DELETE, location, path: "/secrets/\(name)", reference: reference, operation: "delete")
+        guard reply.jsonObject?["recoveryId"] is String else { return }
         try await poll(location, path: "/deletedsecrets/\(name)", reference: reference, what: "the deletion")
     }
 

@@ -8,7 +8,7 @@ import Foundation
 ///
 /// Wrap it in ``CachedSecretSource`` (``cached(ttl:refreshAhead:)``) so reads within the TTL never
 /// reach the vault and a refresh ahead of expiry does not stall readers.
-public struct KeyVaultSource: WritableSecretSource {
+public struct KeyVaultSource: AnnotatedSecretSource {
     let client: KeyVaultClient
     let allowedHosts: Set<String>
 
@@ -67,6 +67,27 @@ public struct KeyVaultSource: WritableSecretSource {
             throw ClavisError.invalidReference(reference.description, reason: "a write creates a new version; leave the version out")
         }
         try await client.set(location, value: secret, reference: reference.description)
+    }
+
+    /// The Clavis annotations: the `clavis-…` tags of the latest version.
+    public func annotations(for reference: SecretReference) async throws -> [String: String] {
+        let location = try location(reference, requireName: true)
+        return try await client.properties(location, reference: reference.description).tags.filter { $0.key.hasPrefix(clavisPrefix) }
+    }
+
+    /// Stores a new version carrying the annotations as tags (one PUT), keeping the tags other
+    /// tools gave the previous version.
+    public func store(_ secret: Secret, annotations: [String: String], for reference: SecretReference) async throws {
+        let location = try location(reference, requireName: true)
+        guard location.version == nil else {
+            throw ClavisError.invalidReference(reference.description, reason: "a write creates a new version; leave the version out")
+        }
+        var tags: [String: String] = [:]
+        do {
+            tags = try await client.properties(location, reference: reference.description).tags.filter { !$0.key.hasPrefix(clavisPrefix) }
+        } catch let error as ClavisError where error.code == .notFound {}
+        tags.merge(annotations) { $1 }
+        try await client.set(location, value: secret, tags: tags, reference: reference.description)
     }
 
     /// Deletes the secret (soft delete).

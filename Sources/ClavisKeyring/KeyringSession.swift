@@ -44,7 +44,7 @@ struct KeyringSession: ~Copyable {
             throw KeyringSession.translate(error, reference: reference, operation: "open collection '\(name)'")
         }
         if let error { g_error_free(error) }
-        throw ClavisError(.notFound, reference: reference,
+        throw ClavisError(name == "default" ? .noDefaultCollection : .noSuchCollection, reference: reference,
                           reason: name == "default" ? "the Secret Service has no default collection" : "the Secret Service has no collection or alias called '\(name)'",
                           hint: name == "default"
                             ? "create one by storing any secret from the desktop (Seahorse, secret-tool store), or name one with ?collection=login"
@@ -149,6 +149,34 @@ struct KeyringSession: ~Copyable {
         g_object_unref(item)
     }
 
+    /// Every attribute of an item.
+    func attributes(of item: UnsafeMutablePointer<SecretItem>) -> [String: String] {
+        guard let names = clavis_item_attribute_names(item) else { return [:] }
+        defer { g_strfreev(names) }
+        var result: [String: String] = [:]
+        var index = 0
+        while let name = names[index] {
+            if let raw = clavis_item_attribute(item, name) {
+                result[String(cString: name)] = String(cString: raw)
+                g_free(raw)
+            }
+            index += 1
+        }
+        return result
+    }
+
+    /// Replaces every attribute of an item (no schema check: the caller keeps `service`,
+    /// `username` and whatever other tools set).
+    func setAttributes(_ item: UnsafeMutablePointer<SecretItem>, _ attributes: [String: String]) throws {
+        let table = clavis_attributes_empty()
+        defer { g_hash_table_unref(table) }
+        for (name, value) in attributes { clavis_attributes_insert(table, name, value) }
+        var error: UnsafeMutablePointer<GError>?
+        guard secret_item_set_attributes_sync(item, nil, table, cancellable, &error) != 0 else {
+            throw KeyringSession.translate(error, reference: reference, operation: "update the item's attributes")
+        }
+    }
+
     /// Deletes an item.
     func delete(_ item: UnsafeMutablePointer<SecretItem>) throws {
         var error: UnsafeMutablePointer<GError>?
@@ -236,4 +264,11 @@ enum SessionBus {
         }
         return "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set and there is no $XDG_RUNTIME_DIR/bus"
     }
+}
+
+extension ClavisError.Code {
+    /// The Secret Service has no default collection (a fresh desktop, or a headless session); refines ``notFound``.
+    public static let noDefaultCollection = ClavisError.Code("no-default-collection", refines: .notFound)
+    /// The Secret Service has no collection or alias of the name asked for; refines ``notFound``.
+    public static let noSuchCollection = ClavisError.Code("no-such-collection", refines: .notFound)
 }

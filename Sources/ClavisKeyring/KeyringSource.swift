@@ -19,7 +19,7 @@ import Logging
 /// call has a deadline (``timeout``) and follows task cancellation. A locked collection fails at
 /// once with ``ClavisError/Code/locked`` unless the source was made `interactive`, in which case
 /// the provider may show its unlock prompt.
-public struct KeyringSource: WritableSecretSource {
+public struct KeyringSource: AnnotatedSecretSource {
     /// How long one operation may take before it fails with ``ClavisError/Code/timedOut``.
     public var timeout: Duration
     /// Whether a locked collection may be unlocked through the provider's prompt.
@@ -95,11 +95,59 @@ public struct KeyringSource: WritableSecretSource {
             let items = try session.search(collection, service: name.service, username: name.username, all: true, load: false)
             let existing = items.pointers
             if let first = existing.first {
+                // Clavis annotations described the previous value: drop them before the value changes.
+                let attributes = session.attributes(of: first)
+                if attributes.keys.contains(where: { $0.hasPrefix(clavisPrefix) }) {
+                    try session.setAttributes(first, attributes.filter { !$0.key.hasPrefix(clavisPrefix) })
+                }
                 try session.update(first, with: secret)
                 for duplicate in existing.dropFirst() { try session.delete(duplicate) }
             } else {
                 try session.create(in: collection, name: name, secret: secret)
             }
+        }
+    }
+
+    /// The item's `clavis-…` attributes.
+    public func annotations(for reference: SecretReference) async throws -> [String: String] {
+        try checkScheme(of: reference)
+        let name = try KeyringName(reference, requireUsername: true)
+        return try await perform(reference) { session in
+            let collection = try session.collection(name.collection)
+            try session.ensureUnlocked(collection, name: name.collection, interactive: interactive)
+            let items = try session.search(collection, service: name.service, username: name.username, all: false, load: false)
+            guard let item = items.pointers.first else {
+                throw ClavisError(.notFound, reference: reference.description,
+                                  reason: "no keyring item with service '\(name.service)' and username '\(name.username ?? "")'")
+            }
+            return session.attributes(of: item).filter { $0.key.hasPrefix(clavisPrefix) }
+        }
+    }
+
+    /// Stores the value and keeps the annotations as `clavis-…` attributes of the same item. The
+    /// Secret Service has no call that sets both, so the old annotations are removed first, then
+    /// the value is replaced, then the new annotations are set: an interruption leaves a value
+    /// with no annotations (which callers treat as "unknown"), never a value with wrong ones.
+    public func store(_ secret: Secret, annotations: [String: String], for reference: SecretReference) async throws {
+        try checkScheme(of: reference)
+        let name = try KeyringName(reference, requireUsername: true)
+        try await perform(reference) { session in
+            let collection = try session.collection(name.collection)
+            try session.ensureUnlocked(collection, name: name.collection, interactive: interactive)
+            var items = try session.search(collection, service: name.service, username: name.username, all: true, load: false)
+            if items.pointers.isEmpty {
+                try session.create(in: collection, name: name, secret: secret)
+                items = try session.search(collection, service: name.service, username: name.username, all: true, load: false)
+            }
+            let existing = items.pointers
+            guard let first = existing.first else {
+                throw ClavisError(.serviceError, reference: reference.description, reason: "the keyring item vanished while it was being written")
+            }
+            let kept = session.attributes(of: first).filter { !$0.key.hasPrefix(clavisPrefix) }
+            try session.setAttributes(first, kept)
+            try session.update(first, with: secret)
+            try session.setAttributes(first, kept.merging(annotations) { $1 })
+            for duplicate in existing.dropFirst() { try session.delete(duplicate) }
         }
     }
 
@@ -143,7 +191,7 @@ public struct KeyringSource: WritableSecretSource {
                                   hint: "unlock it by logging in, with --unlock, or `gnome-keyring-daemon --unlock` on a headless machine")
                 : SourceDiagnosis(scheme: "keyring", check: "default collection", status: .ok, detail: "unlocked"))
         } catch let error as ClavisError {
-            let check = error.code == .notFound ? "default collection" : "Secret Service"
+            let check = error.code.is(.notFound) ? "default collection" : "Secret Service"
             findings.append(SourceDiagnosis(scheme: "keyring", check: check, status: .unavailable, detail: error.reason, hint: error.hint))
         } catch {
             findings.append(SourceDiagnosis(scheme: "keyring", check: "Secret Service", status: .unavailable, detail: "\(error)"))

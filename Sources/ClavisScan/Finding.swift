@@ -18,7 +18,7 @@ public struct Finding: Sendable, Codable, Hashable {
     public var detector: String
     /// How sure the detector is.
     public var confidence: Confidence
-    /// The path, relative to the scan root.
+    /// The path, relative to the current directory when the file lies under it (else as found).
     public var path: String
     /// 1-based line.
     public var line: Int

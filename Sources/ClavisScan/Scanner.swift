@@ -90,18 +90,30 @@ public struct SecretScanner: Sendable {
 
     /// Scans the files under `root` (a file or a directory), honouring `.gitignore` inside a git
     /// work tree, skipping `.build/`, `.git/`, binary and oversized files. Paths are reported
-    /// relative to `root`.
-    public func scan(root: String) throws -> [Finding] {
+    /// relative to `base` (the current directory) when the file lies under it, else as found —
+    /// the same whatever folder was named, so an allowlist written for one report matches the
+    /// next. Allowlist paths match that reported path, or the path relative to `root`.
+    public func scan(root: String, reportingRelativeTo base: String = FileManager.default.currentDirectoryPath) throws -> [Finding] {
         var findings: [Finding] = []
         for relative in try FileWalker.files(under: root) {
             let path = root.hasSuffix("/") ? root + relative : (relative.isEmpty ? root : root + "/" + relative)
-            guard !allowlist.allows(path: relative, fingerprint: nil),
+            let reported = Self.displayPath(path, base: base)
+            guard !allowlist.allows(path: reported, fingerprint: nil), relative.isEmpty || !allowlist.allows(path: relative, fingerprint: nil),
                   let attributes = try? FileManager.default.attributesOfItem(atPath: path),
                   (attributes[.size] as? Int ?? 0) <= maximumFileSize,
                   let data = FileManager.default.contents(atPath: path), !data.prefix(8192).contains(0) else { continue }
-            findings += scan(text: String(decoding: data, as: UTF8.self), path: relative.isEmpty ? path : relative)
+            findings += scan(text: String(decoding: data, as: UTF8.self), path: reported)
         }
         return findings
+    }
+
+    /// `path` relative to `base` when it lies under it (`./` dropped), else unchanged.
+    static func displayPath(_ path: String, base: String) -> String {
+        var path = path
+        while path.hasPrefix("./") { path.removeFirst(2) }
+        guard path.hasPrefix("/") else { return path }
+        let prefix = base.hasSuffix("/") ? base : base + "/"
+        return path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : path
     }
 
     static func fingerprint(detector: String, secret: Substring) -> String {

@@ -25,7 +25,7 @@ struct StoreFixture {
 
 func expectClavisError(_ code: ClavisError.Code, containing text: String? = nil,
                        sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void) {
-    expectFailure(ClavisError.self, where: { $0.code == code }, containing: text, sourceLocation: sourceLocation, body)
+    expectFailure(ClavisError.self, where: { $0.code.is(code) }, containing: text, sourceLocation: sourceLocation, body)
 }
 
 @Suite struct AgeStoreTests {

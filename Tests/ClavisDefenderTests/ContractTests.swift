@@ -131,13 +131,13 @@ extension Throttling {
         let limiter = RateLimiter(perMinute: 100, perHour: 3)
         for _ in 0..<3 { try await limiter.acquire(budget: .seconds(1), host: "api.example") }
         let started = ContinuousClock.now
-        await expectFailure(ClavisError.self, where: { $0.code == .sourceUnavailable }, containing: "retry after 3600 s") {
+        await expectFailure(ClavisError.self, where: { $0.code.is(.sourceUnavailable) }, containing: "retry after 3600 s") {
             try await limiter.acquire(budget: .seconds(10), host: "api.example")
         }
         #expect(ContinuousClock.now - started < .seconds(1))  // failed at once, did not wait
         let minute = RateLimiter(perMinute: 2, perHour: 100)
         for _ in 0..<2 { try await minute.acquire(budget: .seconds(1), host: "h") }
-        await expectFailure(ClavisError.self, where: { $0.code == .sourceUnavailable }, containing: "retry after 60 s") {
+        await expectFailure(ClavisError.self, where: { $0.code.is(.sourceUnavailable) }, containing: "retry after 60 s") {
             try await minute.acquire(budget: .seconds(1), host: "h")
         }
     }

@@ -87,13 +87,15 @@ typealias D = DefenderFixture
                                                                         "comment": .string("handled by the poller")])
             #expect(updated.status == "Resolved")
             #expect(updated.raw["comments"].map { if case .array(let items) = $0 { items.count } else { 0 } } == 1)
-            await expectFailure(ClavisError.self, where: { $0.code == .permissionDenied }, containing: "Incident.ReadWrite.All") {
+            await expectFailure(ClavisError.self, where: { $0.code.is(.permissionDenied) }, containing: "Incident.ReadWrite.All") {
                 _ = try await client(D.reader).update(42, fields: ["status": .string("Active")])
             }
-            await expectFailure(ClavisError.self, where: { $0.code == .permissionDenied }, containing: "Incident.Read.All") {
+            await expectFailure(ClavisError.self, where: { $0.code.is(.permissionDenied) }, containing: "Incident.Read.All") {
                 _ = try await client(D.noRoles).incident(1)
             }
-            await expectFailure(ClavisError.self, where: { $0.code == .notFound }) { _ = try await client(D.reader).incident(99_999) }
+            await expectFailure(ClavisError.self, where: { $0.code == .incidentNotFound && $0.code.is(.notFound) }, containing: "incident not found") {
+                _ = try await client(D.reader).incident(99_999)
+            }
         }
     }
 
@@ -105,10 +107,10 @@ typealias D = DefenderFixture
             #expect(result.rows.allSatisfy { $0["FileName"]?.string == "powershell.exe" })
             let count = try await client(D.reader).hunt("DeviceLogonEvents | where ActionType == \"LogonFailed\" | count")
             #expect(count.rows.first?["Count"]?.number == 5)
-            await expectFailure(ClavisError.self, where: { $0.code == .serviceError }, containing: "Unsupported KQL") {
+            await expectFailure(ClavisError.self, where: { $0.code.is(.serviceError) }, containing: "Unsupported KQL") {
                 _ = try await client(D.reader).hunt("DeviceProcessEvents | summarize count() by DeviceName")
             }
-            await expectFailure(ClavisError.self, where: { $0.code == .permissionDenied }, containing: "AdvancedHunting.Read.All") {
+            await expectFailure(ClavisError.self, where: { $0.code.is(.permissionDenied) }, containing: "AdvancedHunting.Read.All") {
                 _ = try await client(D.writer).hunt("AlertInfo | take 1")
             }
         }
@@ -149,7 +151,7 @@ typealias D = DefenderFixture
             #expect(plain.allSatisfy { $0.alertIds.isEmpty && $0.raw["customTags"] != nil && $0.raw["tags"] == nil })
             let hunt = try await graph.hunt("AlertInfo | take 2")
             #expect(hunt.rows.count == 2 && hunt.schema.first?.name == "Timestamp")
-            await expectFailure(ClavisError.self, where: { $0.code == .permissionDenied },
+            await expectFailure(ClavisError.self, where: { $0.code.is(.permissionDenied) },
                                 containing: "Missing application roles. API required roles: SecurityIncident.Read.All,SecurityIncident.ReadWrite.All, application roles: .") {
                 _ = try await client(D.noRoles).incident(1)
             }

@@ -11,7 +11,7 @@ import Testing
 @Suite(.serialized) struct OriginTests {
     @Test(arguments: ["http://api.security.microsoft.com", "http://127.evil.example", "http://localhost.evil:8080", "ftp://127.0.0.1"])
     func aPlainHTTPBaseURLOffLoopbackIsRefused(_ url: String) {
-        expectFailure(ClavisError.self, where: { $0.code == .invalidValue }) { _ = try DefenderEndpoint(baseURL: url) }
+        expectFailure(ClavisError.self, where: { $0.code.is(.invalidValue) }) { _ = try DefenderEndpoint(baseURL: url) }
     }
 
     @Test func httpsAndLoopbackBaseURLsAreAccepted() throws {
@@ -49,7 +49,7 @@ import Testing
     @Test func aNextLinkToAnotherOriginIsAnErrorAndGetsNoRequest() async throws {
         try await Self.withAPIs { emulator, other, client in
             var seen = 0
-            await expectFailure(ClavisError.self, where: { $0.code == .permissionDenied }, containing: "points to http://127.0.0.1:\(other.port), outside the API's origin") {
+            await expectFailure(ClavisError.self, where: { $0.code.is(.permissionDenied) }, containing: "points to http://127.0.0.1:\(other.port), outside the API's origin") {
                 for try await _ in client.incidents(pageSize: 10) { seen += 1 }
             }
             #expect(seen == 10)  // the first page, from the API itself
@@ -63,7 +63,7 @@ import Testing
             _ = try await client.incident(1)
             emulator.state.inject([Fault(target: "defender", kind: "redirect", status: 307,
                                          location: "http://127.0.0.1:\(other.port)/v1.0/security/incidents/1")])
-            await expectFailure(ClavisError.self, where: { $0.code == .serviceError }, containing: "HTTP 307, redirecting to 127.0.0.1:\(other.port)") {
+            await expectFailure(ClavisError.self, where: { $0.code.is(.serviceError) }, containing: "HTTP 307, redirecting to 127.0.0.1:\(other.port)") {
                 _ = try await client.incident(1)
             }
             #expect(other.state.statistics.isEmpty, "the other origin saw \(other.state.statistics)")

@@ -28,7 +28,7 @@ struct FixedToken: TokenCredential {
                                         callsPerMinute: 100_000, callsPerHour: 100_000, waitBudget: .seconds(10))
             for _ in 0..<1500 { _ = try await client.incident(1) }
             let started = ContinuousClock.now
-            await expectFailure(ClavisError.self, where: { $0.code == .sourceUnavailable }, containing: "maximum allowed 1500 per 01:00:00") {
+            await expectFailure(ClavisError.self, where: { $0.code.is(.sourceUnavailable) }, containing: "maximum allowed 1500 per 01:00:00") {
                 _ = try await client.incident(1)
             }
             #expect(ContinuousClock.now - started < .seconds(5))
@@ -56,7 +56,7 @@ struct FixedToken: TokenCredential {
             _ = try await reader.incident(1)
             emulator.state.inject([Fault(target: "defender", kind: "status", status: 429, retryAfter: 60, count: 1)])
             let started = ContinuousClock.now
-            await expectFailure(ClavisError.self, where: { $0.code == .sourceUnavailable }, containing: "retry after 60 s") {
+            await expectFailure(ClavisError.self, where: { $0.code.is(.sourceUnavailable) }, containing: "retry after 60 s") {
                 _ = try await reader.incident(2)
             }
             #expect(ContinuousClock.now - started < .seconds(5))
@@ -69,7 +69,7 @@ struct FixedToken: TokenCredential {
     @Test func aCommentAnswered500AfterItWasAppliedIsNotResent() async throws {
         try await D.withDefender(incidents: 10) { emulator, client in
             emulator.state.inject([Fault(target: "defender", kind: "statusAfter", status: 500, count: 1)])
-            await expectFailure(ClavisError.self, where: { $0.code == .serviceError }, containing: "HTTP 500") {
+            await expectFailure(ClavisError.self, where: { $0.code.is(.serviceError) }, containing: "HTTP 500") {
                 _ = try await client(D.writer).update(3, fields: ["comment": .string("only once")])
             }
             #expect(emulator.state.statistics["defender"] == 1)
@@ -83,7 +83,7 @@ struct FixedToken: TokenCredential {
         try await D.withDefender(incidents: 10, graph: true) { emulator, client in
             let graph = client(D.graphApp)
             emulator.state.inject([Fault(target: "graph", kind: "statusAfter", status: 500, count: 1)])
-            await expectFailure(ClavisError.self, where: { $0.code == .serviceError }, containing: "HTTP 500") {
+            await expectFailure(ClavisError.self, where: { $0.code.is(.serviceError) }, containing: "HTTP 500") {
                 _ = try await graph.update(3, fields: ["comment": .string("only once")])
             }
             let graphComments = try await graph.incident(3).comments
@@ -111,12 +111,12 @@ struct FixedToken: TokenCredential {
             var impatient = client(D.reader)
             impatient.huntingDeadline = .seconds(1)
             emulator.state.inject([Fault(target: "hunting", kind: "delay", delayMilliseconds: 3000, count: 1)])
-            await expectFailure(ClavisError.self, where: { $0.code == .timedOut }, containing: "timed out") {
+            await expectFailure(ClavisError.self, where: { $0.code.is(.timedOut) }, containing: "timed out") {
                 _ = try await impatient.hunt("AlertInfo | take 1")
             }
             #expect(emulator.state.statistics["hunting"] == 1)
             emulator.state.inject([Fault(target: "hunting", kind: "delay", delayMilliseconds: 5000, count: 1)])
-            await expectFailure(ClavisError.self, where: { $0.code == .serviceError }, containing: "Query exceeded the timeout period.") {
+            await expectFailure(ClavisError.self, where: { $0.code.is(.serviceError) }, containing: "Query exceeded the timeout period.") {
                 _ = try await client(D.reader).hunt("AlertInfo | take 1")
             }
         }
@@ -150,7 +150,7 @@ struct FixedToken: TokenCredential {
                 #expect(try await DefenderClient(credential: FixedToken(token: good), endpoint: endpoint).incident(1).id == 1)
                 for (name, token) in cases {
                     let client = DefenderClient(credential: FixedToken(token: token), endpoint: endpoint, transport: HTTPTransport(retry: .noRetries))
-                    await expectFailure(ClavisError.self, where: { $0.code == .permissionDenied && !$0.description.contains(token) },
+                    await expectFailure(ClavisError.self, where: { $0.code.is(.permissionDenied) && !$0.description.contains(token) },
                                         containing: "the service rejected the token") {
                         _ = try await client.incident(1)
                     }

@@ -112,3 +112,48 @@ import Testing
         #expect(policy.delay(afterAttempt: 1, retryAfter: .seconds(30)) == .seconds(30))  // never shortened: no early retry (issue 15)
     }
 }
+
+/// A credential whose requests wait until released, counting them.
+actor GatedCredential: TokenCredential {
+    private(set) var calls = 0
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+    nonisolated var credentialDescription: String { "gated" }
+
+    func getToken(_ context: TokenRequestContext) async throws -> AccessToken {
+        calls += 1
+        let call = calls
+        await withCheckedContinuation { waiting.append($0) }
+        return AccessToken(token: Secret("token-\(call)"), expiresOn: Date().addingTimeInterval(3600))
+    }
+
+    func release() {
+        for continuation in waiting { continuation.resume() }
+        waiting = []
+    }
+
+    var pending: Int { waiting.count }
+}
+
+@Suite struct TokenCacheInvalidationTests {
+    /// `removeAll()` wins over a request already in flight: that request still answers its caller,
+    /// but its token is not cached, so the next call asks again (before: the old request refilled
+    /// the cache after it was cleared).
+    @Test func removeAllWinsOverAnInFlightRequest() async throws {
+        let base = GatedCredential()
+        let cache = CachingTokenCredential(base)
+        let context = TokenRequestContext(resource: "https://vault.azure.net")
+        let first = Task { try await cache.getToken(context) }
+        while await base.pending == 0 { await Task.yield() }
+        await cache.removeAll()
+        await base.release()
+        #expect(try await first.value.token.revealedString() == "token-1")
+        let second = Task { try await cache.getToken(context) }
+        for _ in 0..<100_000 where await base.pending == 0 { await Task.yield() }
+        #expect(await base.pending == 1)  // a new request, not the cleared token
+        await base.release()
+        #expect(try await second.value.token.revealedString() == "token-2")
+        #expect(await base.calls == 2)
+        #expect(try await cache.getToken(context).token.revealedString() == "token-2")  // now cached
+        #expect(await base.calls == 2)
+    }
+}

@@ -19,7 +19,7 @@ import Testing
             _ = try await managed.getToken(F.context)  // the managed identity works: falling through would succeed
             emulator.state.reset()
             let chain = ChainedTokenCredential([configured, managed])
-            await expectFailure(ClavisError.self, where: { $0.code == .sourceUnavailable && !$0.description.contains(F.secret) },
+            await expectFailure(ClavisError.self, where: { $0.code.is(.sourceUnavailable) && !$0.description.contains(F.secret) },
                                 containing: "could not reach 127.0.0.1") {
                 _ = try await chain.getToken(F.context)
             }
@@ -34,7 +34,7 @@ import Testing
     @Test func anotherTenantIsAskedOnlyWhenAllowed() async throws {
         try await F.withEmulator { emulator, authority, transport, _, _ in
             let other = "0b9d2c71-1111-4222-8333-444455556666"
-            await expectFailure(ClavisError.self, where: { $0.code == .permissionDenied }, containing: "not an additionally allowed tenant") {
+            await expectFailure(ClavisError.self, where: { $0.code.is(.permissionDenied) }, containing: "not an additionally allowed tenant") {
                 _ = try await secretCredential(authority, transport).getToken(TokenRequestContext(resource: F.defender, tenant: other))
             }
             #expect(emulator.state.statistics["token"] == nil)  // not even requested
@@ -42,7 +42,7 @@ import Testing
             _ = try await secretCredential(authority, transport).getToken(TokenRequestContext(resource: F.defender, tenant: F.tenant.uppercased()))
             let allowing = ClientSecretCredential(tenant: F.tenant, clientId: F.secretApp, reference: "memory:app-secret", authority: authority,
                                                   transport: transport, additionallyAllowedTenants: [other]) { Secret(F.secret) }
-            await expectFailure(ClavisError.self, where: { $0.code == .permissionDenied }, containing: "AADSTS90002") {  // the emulator has no such tenant
+            await expectFailure(ClavisError.self, where: { $0.code.is(.permissionDenied) }, containing: "AADSTS90002") {  // the emulator has no such tenant
                 _ = try await allowing.getToken(TokenRequestContext(resource: F.defender, tenant: other))
             }
             #expect(emulator.state.statistics["token"] == 2)

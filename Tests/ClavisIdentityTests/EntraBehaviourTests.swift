@@ -17,6 +17,62 @@ import Testing
         try DecodedToken(try #require(reply.jsonObject?["access_token"] as? String, "\(String(decoding: reply.body, as: UTF8.self))"))
     }
 
+    /// The consent link `clavis consent-url --authority EMULATOR` prints is a page (not a 404);
+    /// Cancel returns to the redirect URI with AADSTS65004, Accept with `admin_consent=True`, and
+    /// the app's next token carries its roles (entra-docs v2-admin-consent.md).
+    @Test func theConsentLinkWorks() async throws {
+        let emulator = try await Emulator.start(F.config(certificatePEM: ""))
+        defer { Task { await emulator.stop() } }
+        let links = try await Command.clavis(["consent-url", "--client-id", F.unconsentedApp, "--tenant", F.tenant, "--authority", emulator.baseURL,
+                                              "--redirect-uri", "http://127.0.0.1:9/done"])
+        let v2 = try #require(links.output.split(separator: "\n").last.map(String.init)) + "&state=s-42"
+        let transport = HTTPTransport(retry: .noRetries)
+        let page = try await transport.send(.GET, v2)
+        #expect(page.status == 200 && String(decoding: page.body, as: UTF8.self).contains("Incident.Read.All"))
+        // The form's POST answers with a redirect, which Clavis's transport never follows: curl shows it.
+        func post(_ decision: String) async throws -> String {
+            try await Command.run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "--data", "decision=\(decision)", v2]).output
+        }
+        let cancel = try await post("cancel")
+        #expect(cancel.hasPrefix("302 http://127.0.0.1:9/done?error=access_denied&error_description=AADSTS65004"), "\(cancel)")
+        func roles() async throws -> [String] {
+            let token = try await secretCredential(try Authority(emulator.baseURL), transport, clientId: F.unconsentedApp).getToken(F.context)
+            return try DecodedToken(try #require(token.token.revealedString())).roles
+        }
+        #expect(try await roles().isEmpty)
+        #expect(try await post("accept") == "302 http://127.0.0.1:9/done?admin_consent=True&tenant=\(F.tenant)&state=s-42")
+        #expect(try await roles() == F.roles)
+        let v1 = try #require(links.output.split(separator: "\n").first.map(String.init))
+        #expect(try await transport.send(.GET, v1).status == 200)
+        await emulator.stop()
+    }
+
+    /// App Service's managed-identity reply has App Service's documented shape — {access_token,
+    /// expires_on, resource, token_type, client_id}, no `expires_in` (app-service/overview-managed-identity.md);
+    /// an identity named by object or resource id the emulator does not have is a 400, never
+    /// silently the system-assigned identity (azure-identity imds.py / app_service.py parameters).
+    @Test func appServiceReplyShapeAndUnknownIdentities() async throws {
+        var config = F.config(certificatePEM: "")
+        config.identityHeader = "header-value-for-the-test"
+        let emulator = try await Emulator.start(config)
+        defer { Task { await emulator.stop() } }
+        let transport = HTTPTransport(retry: .noRetries)
+        let appService = "\(emulator.baseURL)/msi/token?api-version=2019-08-01&resource=https://vault.azure.net"
+        let reply = try await transport.send(.GET, appService, headers: [("X-IDENTITY-HEADER", "header-value-for-the-test")])
+        #expect(reply.status == 200)
+        let keys = Set((reply.jsonObject ?? [:]).keys)
+        #expect(keys == ["access_token", "expires_on", "resource", "token_type", "client_id"], "\(keys)")
+        let wrongHeader = try await transport.send(.GET, appService, headers: [("X-IDENTITY-HEADER", "another")])
+        #expect(wrongHeader.status == 401 && wrongHeader.jsonObject?["access_token"] == nil)
+        let imds = "\(emulator.baseURL)/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://vault.azure.net"
+        for parameter in ["object_id", "msi_res_id"] {
+            let unknown = try await transport.send(.GET, imds + "&\(parameter)=11111111-2222-3333-4444-555555555555", headers: [("Metadata", "true")])
+            #expect(unknown.status == 400 && unknown.jsonObject?["access_token"] == nil, "\(parameter)")
+        }
+        #expect(try await transport.send(.GET, imds, headers: [("Metadata", "true")]).status == 200)
+        await emulator.stop()
+    }
+
     /// The walkthrough's `securitycenter.onmicrosoft.com/windowsatpservice` scope, the other Defender
     /// identifiers and their application ids: each known, each a v1 token whose `aud` is what was asked.
     @Test func everyDefenderIdentifierIsKnownWithV1Tokens() async throws {
@@ -51,9 +107,12 @@ import Testing
         let form = [("grant_type", "client_credentials"), ("client_id", F.secretApp), ("client_secret", F.secret)]
         let v2 = try Self.claims(try await Self.raw(emulator, "/\(F.tenant)/oauth2/v2.0/token", form: form + [("scope", "api://clavis-custom/.default")]))
         #expect(v2.claims["ver"]?.string == "2.0" && v2.claims["azp"]?.string == F.secretApp && v2.claims["appid"] == nil)
+        // A v2 token's aud is the API's client id, not its identifier URI (access-token-claims-reference.md).
+        #expect(v2.claims["aud"]?.string.flatMap(UUID.init(uuidString:)) != nil)
         #expect(v2.claims["iss"]?.string == "\(emulator.baseURL)/\(F.tenant)/v2.0" && v2.roles == ["Custom.Read"])
         let v1 = try Self.claims(try await Self.raw(emulator, "/\(F.tenant)/oauth2/token", form: form + [("resource", "api://clavis-custom")]))
-        #expect(v1.claims["ver"]?.string == "1.0" && v1.claims["appid"]?.string == F.secretApp)
+        // The version follows the resource, not the endpoint (reference-app-manifest.md, accessTokenAcceptedVersion).
+        #expect(v1.claims["ver"]?.string == "2.0" && v1.claims["azp"]?.string == F.secretApp && v1.claims["aud"] == v2.claims["aud"])
         let vault = try Self.claims(try await Self.raw(emulator, "/\(F.tenant)/oauth2/v2.0/token", form: form + [("scope", "https://vault.azure.net/.default")]))
         #expect(vault.claims["ver"]?.string == "1.0")
         await emulator.stop()

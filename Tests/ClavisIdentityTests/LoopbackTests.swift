@@ -8,7 +8,7 @@ import Testing
     @Test(arguments: ["http://127.evil.example", "http://127.0.0.1.nip.io", "http://localhost.evil", "http://127.1",
                       "http://[::ffff:127.0.0.1]", "http://login.microsoftonline.com"])
     func plainHTTPToANonLoopbackHostIsRefused(_ url: String) {
-        expectFailure(ClavisError.self, where: { $0.code == .invalidValue }, containing: "must use https") { _ = try Authority(url) }
+        expectFailure(ClavisError.self, where: { $0.code.is(.invalidValue) }, containing: "must use https") { _ = try Authority(url) }
     }
 
     @Test(arguments: ["http://127.0.0.1:8080", "http://127.0.0.2", "http://[::1]:8080", "http://localhost:8080", "https://login.example"])

@@ -8,26 +8,30 @@ import NIOSSL
 import Testing
 
 @Suite(.serialized) struct PeerAndCLITests {
-    /// Microsoft's own MSAL for Python acquires a token from the emulator (over HTTPS, as MSAL
-    /// insists), and `clavis token decode` validates it.
-    @Test func msalPythonAcquiresATokenThatClavisValidates() async throws {
+    /// Microsoft's own MSAL for Python, configured exactly as for Azure (default authority host,
+    /// no `instance_discovery` setting), acquires a token from the emulator serving under Azure's
+    /// names (HTTPS, as MSAL insists; ``PrivateHosts`` keeps every request on loopback), and
+    /// `clavis token decode` validates it.
+    @Test(.enabled(if: PrivateHosts.available, "binds port 443 and mounts a private /etc/hosts: run as root, as CI does"))
+    func msalPythonAcquiresATokenThatClavisValidates() async throws {
         let directory = try TemporaryDirectory()
         let (certificatePEM, _) = try await F.certificate(in: directory)
-        let tls = try EmulatorTLS.make()
+        let names = AzureHostNames.random(vaults: [])
+        let tls = try EmulatorTLS.make(hostNames: names)
         let caPath = try directory.write("ca.pem", tls.caPEM)
-        let emulator = try await Emulator.start(F.config(certificatePEM: certificatePEM), tls: tls)
+        let emulator = try await Emulator.start(F.config(certificatePEM: certificatePEM), tls: tls, hostNames: names)
         defer { Task { await emulator.stop() } }
         let script = """
             import msal, os, sys
-            app = msal.ConfidentialClientApplication(os.environ["CLIENT_ID"], authority=os.environ["AUTHORITY"],
-                                                     client_credential=os.environ["CLIENT_SECRET"], instance_discovery=False)
+            app = msal.ConfidentialClientApplication(os.environ["CLIENT_ID"], authority="https://login.microsoftonline.com/" + os.environ["TENANT"],
+                                                     client_credential=os.environ["CLIENT_SECRET"])
             result = app.acquire_token_for_client(scopes=["https://api.security.microsoft.com/.default"])
             if "access_token" not in result:
                 sys.stderr.write(repr(result)); sys.exit(3)
             sys.stdout.write(result["access_token"])
             """
-        let msal = try await Command.run("python3", ["-c", script], environment: [
-            "CLIENT_ID": F.secretApp, "AUTHORITY": "\(emulator.baseURL)/\(F.tenant)", "CLIENT_SECRET": F.secret,
+        let msal = try await PrivateHosts.run(hostsFile: names.hostsFile, mustResolveToLoopback: [AzureHostNames.login], "python3", ["-c", script], environment: [
+            "CLIENT_ID": F.secretApp, "TENANT": F.tenant, "CLIENT_SECRET": F.secret,
             "REQUESTS_CA_BUNDLE": caPath, "CURL_CA_BUNDLE": caPath, "SSL_CERT_FILE": caPath,
         ], timeout: .seconds(120))
         #expect(msal.status == 0, "\(msal.stderr)")

@@ -25,9 +25,9 @@ import Testing
         try validator.checkClaims(try Self.token(Self.v1))
         for (claim, text) in [("exp", "no exp"), ("tid", "no tid"), ("iss", "no iss")] {
             let token = try Self.token(Self.without(claim))
-            expectFailure(ClavisError.self, where: { $0.code == .permissionDenied }, containing: text) { try validator.checkClaims(token) }
+            expectFailure(ClavisError.self, where: { $0.code.is(.permissionDenied) }, containing: text) { try validator.checkClaims(token) }
             // Also when no tenant is configured.
-            expectFailure(ClavisError.self, where: { $0.code == .permissionDenied }, containing: text) { try TokenValidator().checkClaims(token) }
+            expectFailure(ClavisError.self, where: { $0.code.is(.permissionDenied) }, containing: text) { try TokenValidator().checkClaims(token) }
         }
     }
 
@@ -43,7 +43,7 @@ import Testing
         for validator in [TokenValidator(tenant: F.tenant), TokenValidator()] {
             for claims in refused {
                 let token = try Self.token(claims)
-                expectFailure(ClavisError.self, where: { $0.code == .permissionDenied }, containing: "issuer") { try validator.checkClaims(token) }
+                expectFailure(ClavisError.self, where: { $0.code.is(.permissionDenied) }, containing: "issuer") { try validator.checkClaims(token) }
             }
             try validator.checkClaims(try Self.token(Self.with("iss", "https://login.microsoftonline.com/\(F.tenant)/v2.0").merging(["ver": "2.0"]) { $1 }))
         }

@@ -5,23 +5,19 @@ import Foundation
 import Testing
 
 /// Microsoft's own Python SDKs from PyPI (`azure-identity`, `azure-keyvault-secrets`; installed
-/// into `.venv` by scripts/setup), unmodified, against the emulator over TLS with its throwaway CA.
+/// into `.venv` by scripts/setup), unmodified and configured exactly as for Azure — default
+/// authority, `https://sdk.vault.azure.net`, no option a production program would not carry —
+/// against the emulator serving under Azure's names (``AzureHostNames``).
 ///
-/// Two settings a program written for Azure would not carry, and why:
-/// - `disable_instance_discovery=True`: otherwise MSAL (inside azure-identity) first asks
-///   `https://login.microsoftonline.com/common/discovery/instance` whether the authority is known —
-///   a request to the internet, which tests must never send. It is the documented option for
-///   authorities MSAL does not know (Azure Stack, private clouds).
-/// - `verify_challenge_resource=False`: azure-keyvault-secrets refuses a challenge unless the
-///   vault's host ends with `.` + the challenge resource's host (`.vault.azure.net`;
-///   `_shared/challenge_auth_policy.py`, the 2022 token-harvesting fix). The emulator's vaults are
-///   `127.0.0.1:PORT`: a `*.vault.azure.net` name cannot resolve to loopback without changing the
-///   system's resolver (hosts file or DNS), which a test must not do. Against Azure the option is
-///   simply left out.
+/// The names resolve to the emulator's loopback addresses only inside the Python child: it runs in
+/// a private mount namespace (`unshare -m`) with the emulator's hosts file bound over `/etc/hosts`,
+/// and refuses to start unless `login.microsoftonline.com` resolves into 127.0.0.0/8 there, so no
+/// request can leave the machine. Needs root (port 443, the mount), as CI has.
 /// REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE / SSL_CERT_FILE point at the emulator's CA for the Python
 /// child: these machines export them pointing at the system bundle, and `requests` lets them
 /// override a session's `verify` (docs/emulator.md).
-@Suite(.serialized) struct AzureSDKTests {
+@Suite(.serialized, .enabled(if: PrivateHosts.available, "binds port 443 and mounts a private /etc/hosts: run as root, as CI does"))
+struct AzureSDKTests {
     static let tenant = "8f3c2a64-5d1e-4c8b-9a7f-2b6e1d0c9a35"
     static let app = "55555555-aaaa-4bbb-8ccc-000000000001"
     static let identity = "55555555-aaaa-4bbb-8ccc-000000000002"
@@ -29,24 +25,29 @@ import Testing
     static let identityHeader = "emulated-identity-header-value"
 
     static func config() -> EmulatorConfig {
-        EmulatorConfig(tenants: [.init(id: tenant, apps: [.init(clientId: app, secrets: [secret])],
+        var config = EmulatorConfig(tenants: [.init(id: tenant, apps: [.init(clientId: app, secrets: [secret])],
                                        managedIdentities: [.init(clientId: identity, systemAssigned: true)])],
                        vaults: [.init(name: "sdk", tenant: tenant, access: [app: ["get", "list", "set", "delete", "recover", "purge"], identity: ["get", "set"]],
                                       pendingMilliseconds: 700)])
+        config.identityHeader = identityHeader  // App Service compares X-IDENTITY-HEADER with it
+        return config
     }
 
-    /// Runs `script` with the SDKs against a TLS emulator; the script prints `OK` at the end.
+    /// Runs `script` with the SDKs against a TLS emulator under Azure's names; the script prints `OK` at the end.
     static func runPython(_ script: String, environment: (RunningEmulator) -> [String: String] = { _ in [:] }) async throws -> (CommandResult, RunningEmulator) {
         let directory = try TemporaryDirectory()
-        let tls = try EmulatorTLS.make()
+        let names = AzureHostNames.random(vaults: ["sdk"])
+        let tls = try EmulatorTLS.make(hostNames: names)
         let caPath = try directory.write("ca.pem", tls.caPEM)
-        let emulator = try await Emulator.start(config(), tls: tls)
+        let emulator = try await Emulator.start(config(), tls: tls, hostNames: names)
         let vault = try #require(emulator.vaultURL("sdk"))
+        #expect(vault == "https://sdk.vault.azure.net")
         let extra = environment(emulator)
-        var environment = ["AUTHORITY": emulator.baseURL, "TENANT": tenant, "CLIENT_ID": app, "CLIENT_SECRET": secret, "VAULT": vault,
+        var environment = ["TENANT": tenant, "CLIENT_ID": app, "CLIENT_SECRET": secret, "VAULT": vault,
                            "REQUESTS_CA_BUNDLE": caPath, "CURL_CA_BUNDLE": caPath, "SSL_CERT_FILE": caPath]
         environment.merge(extra) { $1 }
-        let result = try await Command.run("python3", ["-c", script], environment: environment,
+        let result = try await PrivateHosts.run(hostsFile: names.hostsFile, mustResolveToLoopback: [AzureHostNames.login, "sdk.vault.azure.net"],
+                                                "python3", ["-c", script], environment: environment,
                                            removing: ["IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT", "IMDS_ENDPOINT", "MSI_ENDPOINT",
                                                       "MSI_SECRET", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET",
                                                       "AZURE_POD_IDENTITY_AUTHORITY_HOST", "AZURE_AUTHORITY_HOST"].filter { extra[$0] == nil },
@@ -64,11 +65,10 @@ import Testing
             def check(condition, what):
                 if not condition:
                     sys.stderr.write("FAILED: " + what + "\\n"); sys.exit(3)
-            credential = ClientSecretCredential(os.environ["TENANT"], os.environ["CLIENT_ID"], os.environ["CLIENT_SECRET"],
-                                                authority=os.environ["AUTHORITY"], disable_instance_discovery=True)
+            credential = ClientSecretCredential(os.environ["TENANT"], os.environ["CLIENT_ID"], os.environ["CLIENT_SECRET"])
             token = credential.get_token("https://vault.azure.net/.default")
             check(token.token.count(".") == 2 and token.expires_on > 0, "a client-secret token")
-            client = SecretClient(os.environ["VAULT"], credential, verify_challenge_resource=False)
+            client = SecretClient(os.environ["VAULT"], credential)
             first = client.set_secret("Db-Password", "one", content_type="text/plain", tags={"env": "prod", "owner": "ops"})
             check(first.id.startswith(os.environ["VAULT"] + "/secrets/Db-Password/"), "the id " + first.id)
             second = client.set_secret("Db-Password", "two")
@@ -124,7 +124,7 @@ import Testing
             credential = ManagedIdentityCredential()
             token = credential.get_token("https://vault.azure.net/.default")
             if token.expires_on <= 0: sys.exit(4)
-            client = SecretClient(os.environ["VAULT"], credential, verify_challenge_resource=False)
+            client = SecretClient(os.environ["VAULT"], credential)
             client.set_secret("from-mi", "mi-value")
             if client.get_secret("from-mi").value != "mi-value": sys.exit(5)
             print("OK")

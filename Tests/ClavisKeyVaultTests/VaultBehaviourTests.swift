@@ -59,9 +59,12 @@ import Testing
             let cases: [(String, String?, String)] = [
                 ("no token", nil, "AKV10000"),
                 ("expired", try await state.mintToken(audience: "https://vault.azure.net", tenant: V.tenant, appId: V.writer,
-                                                      notBefore: now.addingTimeInterval(-7200), expires: now.addingTimeInterval(-60)), "expired"),
+                                                      notBefore: now.addingTimeInterval(-7200), expires: now.addingTimeInterval(-360)), "TokenExpired"),
                 ("not yet valid", try await state.mintToken(audience: "https://vault.azure.net", tenant: V.tenant, appId: V.writer,
-                                                            notBefore: now.addingTimeInterval(3600), expires: now.addingTimeInterval(7200)), "not yet valid"),
+                                                            notBefore: now.addingTimeInterval(3600), expires: now.addingTimeInterval(7200)), "Token not yet valid"),
+                // A trailing slash is another audience to Key Vault (go-autorest#525).
+                ("audience with a trailing slash", try await state.mintToken(audience: "https://vault.azure.net/", tenant: V.tenant, appId: V.writer),
+                 "AKV10022: Invalid audience"),
                 ("wrong audience", try await state.mintToken(audience: "https://graph.microsoft.com", tenant: V.tenant, appId: V.writer), "AKV10022: Invalid audience"),
                 ("wrong issuer", try await state.mintToken(audience: "https://vault.azure.net", tenant: V.tenant, appId: V.writer,
                                                            issuer: "https://evil.example/\(V.tenant)/"), "AKV10032: Invalid issuer"),
@@ -79,6 +82,13 @@ import Testing
             }
             let ok = try await transport.send(.GET, url, headers: [("Authorization", "Bearer \(good)")])
             #expect(ok.status == 200)
+            // maxresults is 1…25; beyond, 400 BadParameter (Get Secrets REST reference).
+            let listURL = url.components(separatedBy: "/secrets/")[0] + "/secrets?api-version=7.6&maxresults="
+            #expect(try await transport.send(.GET, listURL + "26", headers: [("Authorization", "Bearer \(good)")]).status == 400)
+            #expect(try await transport.send(.GET, listURL + "25", headers: [("Authorization", "Bearer \(good)")]).status == 200)
+            // Asked by Key Vault's application id, `aud` is that id, and Key Vault accepts it (argocd-vault-plugin#621).
+            let byId = try await state.mintToken(audience: "cfa8b339-82a2-471a-a3c9-0fc0be7a4093", tenant: V.tenant, appId: V.writer)
+            #expect(try await transport.send(.GET, url, headers: [("Authorization", "Bearer \(byId)")]).status == 200)
             #expect((ok.jsonObject?["id"] as? String)?.hasPrefix("\(try V.url(emulator, "slow"))/secrets/Mixed-Case/") == true)
         }
     }
@@ -155,7 +165,7 @@ import Testing
         try await Self.withEmulator(pending: 0) { emulator, authority, transport in
             let real = ClientSecretCredential(tenant: V.tenant, clientId: V.writer, reference: "m", authority: authority, transport: transport) { Secret(V.vaultSecret) }
             let revoked = try await emulator.state.mintToken(audience: "https://vault.azure.net", tenant: V.tenant, appId: V.writer,
-                                                             notBefore: Date().addingTimeInterval(-7200), expires: Date().addingTimeInterval(-10))
+                                                             notBefore: Date().addingTimeInterval(-7200), expires: Date().addingTimeInterval(-600))
             let flaky = Revoking(real: real, revoked: revoked, badTokens: 1)
             let client = Self.client(authority, transport, credential: CachingTokenCredential(flaky))
             let secret = try Self.location(emulator, "slow", "Mixed-Case")

@@ -106,7 +106,7 @@ struct KeyringSourceTests {
             _ = try await source.secret(for: SecretReference(parsing: "keyring:\(service)/x?collection=nonexistent"))
             Issue.record("read from a missing collection")
         } catch let error as ClavisError {
-            #expect(error.code == .notFound)
+            #expect(error.code == .noSuchCollection && error.code.is(.notFound))
             #expect(error.reason.contains("no collection or alias called 'nonexistent'"))
         }
     }

@@ -6,7 +6,7 @@ import ClavisTestSupport
 
 func expectError(_ code: ClavisError.Code, containing text: String? = nil,
                  sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> Secret) async {
-    await expectFailure(ClavisError.self, where: { $0.code == code }, containing: text, sourceLocation: sourceLocation) { _ = try await body() }
+    await expectFailure(ClavisError.self, where: { $0.code.is(code) }, containing: text, sourceLocation: sourceLocation) { _ = try await body() }
 }
 
 @Suite struct EnvironmentSourceTests {

@@ -68,7 +68,7 @@ import Glibc
         let directory = try TemporaryDirectory()
         let target = try directory.write("real", "value")
         try FileManager.default.createSymbolicLink(atPath: directory.file("link"), withDestinationPath: target)
-        expectFailure(ClavisError.self, where: { $0.code == .permissionDenied }, containing: "symbolic link") {
+        expectFailure(ClavisError.self, where: { $0.code.is(.permissionDenied) }, containing: "symbolic link") {
             _ = try SecretFile.read(directory.file("link"), reference: "test")
         }
         #expect(try SecretFile.read(target, reference: "test").revealedString() == "value")
@@ -77,7 +77,7 @@ import Glibc
     @Test func privateFilesAreCheckedOnTheDescriptor() throws {
         let directory = try TemporaryDirectory()
         let open = try directory.write("open", "value", mode: 0o644)
-        expectFailure(ClavisError.self, where: { $0.code == .permissionDenied }, containing: "chmod 600") {
+        expectFailure(ClavisError.self, where: { $0.code.is(.permissionDenied) }, containing: "chmod 600") {
             _ = try SecretFile.read(open, reference: "test", options: .init(requirePrivate: true))
         }
     }

@@ -4,7 +4,7 @@ import ClavisCore
 ///
 /// The path must be absolute. `age:/path/store.age` (no `#NAME`) names the whole store, for
 /// listing. How the store is unlocked is set by ``unlock``.
-public struct AgeSource: WritableSecretSource {
+public struct AgeSource: AnnotatedSecretSource {
     /// How stores are unlocked.
     public var unlock: AgeUnlock
 
@@ -34,6 +34,18 @@ public struct AgeSource: WritableSecretSource {
     public func store(_ secret: Secret, for reference: SecretReference) async throws {
         let (store, name) = try parts(of: reference, requireName: true)
         try await Self.offPool { try store.store(secret, named: name ?? "") }
+    }
+
+    /// The Clavis annotations kept in the secret's entry.
+    public func annotations(for reference: SecretReference) async throws -> [String: String] {
+        let (store, name) = try parts(of: reference, requireName: true)
+        return try await Self.offPool { try store.annotations(named: name ?? "") }
+    }
+
+    /// Stores a secret and its annotations in one atomic write of the store.
+    public func store(_ secret: Secret, annotations: [String: String], for reference: SecretReference) async throws {
+        let (store, name) = try parts(of: reference, requireName: true)
+        try await Self.offPool { try store.store(secret, named: name ?? "", annotations: annotations) }
     }
 
     /// Deletes a secret (locked, atomic).

@@ -103,6 +103,24 @@ public struct AgeStore: Sendable {
         }
     }
 
+    /// The Clavis annotations stored with the secret `name` (empty when none).
+    public func annotations(named name: String) throws -> [String: String] {
+        guard let entry = try open().document.secrets[name] else {
+            throw ClavisError(.notFound, reference: "\(reference)#\(name)", reason: "the store has no secret called '\(name)'")
+        }
+        return entry.annotations ?? [:]
+    }
+
+    /// Stores (or replaces) `secret` under `name` with exactly these annotations, in one atomic write.
+    public func store(_ secret: Secret, named name: String, annotations: [String: String]) throws {
+        try Self.checkName(name, reference: reference)
+        try update { document in
+            let now = StoreDocument.now()
+            let created = document.secrets[name]?.created ?? now
+            document.secrets[name] = StoreDocument.Entry(secret: secret, created: created, updated: now, annotations: annotations)
+        }
+    }
+
     /// Deletes the secret `name`.
     public func delete(named name: String) throws {
         try update { document in

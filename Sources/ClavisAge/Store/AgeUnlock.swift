@@ -100,8 +100,14 @@ public struct AgeUnlock: Sendable {
     /// Reads a key file through ``SecretFile``: opened once, no link, regular, private unless it is
     /// a systemd credential, size-capped.
     static func readPrivateFile(_ file: KeyFile, what: String, reference: String) throws -> Secret {
-        try SecretFile.read(file.path, reference: reference,
-                            options: .init(what: what, maximumSize: maximumKeyFileSize, requirePrivate: !file.isSystemdCredential))
+        do {
+            return try SecretFile.read(file.path, reference: reference,
+                                       options: .init(what: what, maximumSize: maximumKeyFileSize, requirePrivate: !file.isSystemdCredential))
+        } catch let error as ClavisError where error.code == .notFound {
+            // The key file is missing, not the secret: say so (it still counts as not found).
+            throw ClavisError(what == "identity file" ? .identityFileMissing : .passphraseFileMissing, reference: error.reference,
+                              reason: error.reason, hint: "check the path given with --identity / --passphrase-file or the CLAVIS_AGE_* variable")
+        }
     }
 
     static func firstLine(of secret: Secret, path: String) throws -> Secret {
@@ -118,4 +124,11 @@ public struct AgeUnlock: Sendable {
         guard let value = getenv(name), value.pointee != 0 else { return nil }
         return String(cString: value)
     }
+}
+
+extension ClavisError.Code {
+    /// The age identity file named to unlock a store does not exist (refines ``notFound``).
+    public static let identityFileMissing = ClavisError.Code("identity-file-missing", refines: .notFound)
+    /// The passphrase file named to unlock a store does not exist (refines ``notFound``).
+    public static let passphraseFileMissing = ClavisError.Code("passphrase-file-missing", refines: .notFound)
 }

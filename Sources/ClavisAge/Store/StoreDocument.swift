@@ -35,8 +35,10 @@ struct StoreDocument: Codable {
         var encoding: String?
         var created: String
         var updated: String
+        /// Clavis annotations kept with the value (``AnnotatedSecretSource``), encrypted with it.
+        var annotations: [String: String]?
 
-        init(secret: Secret, created: String, updated: String) {
+        init(secret: Secret, created: String, updated: String, annotations: [String: String]? = nil) {
             if let text = secret.revealedString() {
                 value = text
                 encoding = nil
@@ -46,6 +48,7 @@ struct StoreDocument: Codable {
             }
             self.created = created
             self.updated = updated
+            self.annotations = annotations?.isEmpty == true ? nil : annotations
         }
 
         func secret() throws -> Secret {

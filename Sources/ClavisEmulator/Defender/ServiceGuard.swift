@@ -9,6 +9,9 @@ enum SecurityAPI: Sendable {
     case defender, graph
 
     var audience: String { self == .graph ? "https://graph.microsoft.com" : "https://api.security.microsoft.com" }
+    /// Every `aud` the API accepts: its identifier or its application id (a v1 token's `aud` is the
+    /// identifier the client asked with, entra-docs `access-token-claims-reference.md`).
+    var audiences: [String] { KnownAPI.named(audience)?.names.map { $0.lowercased() } ?? [audience] }
 
     /// Defender errors: `{"error": {"code", "message", "target"}}` (D-ERR,
     /// https://learn.microsoft.com/defender-xdr/api-error-codes). Graph errors: `{"error": {"code",
@@ -108,7 +111,7 @@ extension EmulatorState {
         let now = Int(Date().timeIntervalSince1970)
         guard claims.exp > now else { return denied("Lifetime validation failed, the token is expired.", expired: true) }
         guard claims.nbf <= now + 30 else { return denied("Access token validation failure.") }
-        guard claims.aud.trimmingCharacters(in: ["/"]) == api.audience else { return denied("Access token validation failure. Invalid audience.") }
+        guard api.audiences.contains(claims.aud.lowercased().trimmingCharacters(in: ["/"])) else { return denied("Access token validation failure. Invalid audience.") }
         let authority = request.head.authority ?? "127.0.0.1"
         let issuers = ["https://sts.windows.net/\(claims.tid)/", "\(scheme)://\(authority)/\(claims.tid)/v2.0"]
         guard tenant(claims.tid) != nil, issuers.contains(claims.iss) else { return denied("Access token validation failure.") }
@@ -121,7 +124,7 @@ extension EmulatorState {
                               notBefore: Date = Date(), expires: Date = Date().addingTimeInterval(3600)) async throws -> String {
         let claims = AppTokenClaims(aud: audience, iss: issuer ?? "https://sts.windows.net/\(tenant)/", iat: Int(notBefore.timeIntervalSince1970),
                                     nbf: Int(notBefore.timeIntervalSince1970), exp: Int(expires.timeIntervalSince1970), tid: tenant, oid: appId,
-                                    sub: appId, idtyp: "app", ver: "1.0", uti: "emulator-test", roles: roles.isEmpty ? nil : roles,
+                                    sub: appId, idtyp: nil, idp: nil, ver: "1.0", uti: "emulator-test", roles: roles.isEmpty ? nil : roles,
                                     appid: appId, appidacr: "1", azp: nil, azpacr: nil)
         return try await keys.sign(claims, kid: JWKIdentifier(string: keyId))
     }

@@ -13,7 +13,10 @@ struct AppTokenClaims: JWTPayload {
     var tid: String
     var oid: String
     var sub: String
-    var idtyp: String
+    /// Optional in Entra (optional-claims-reference.md): only Graph's tokens carry it here.
+    var idtyp: String?
+    /// The identity provider: the tenant's v1 issuer for app tokens.
+    var idp: String?
     var ver: String
     var uti: String
     var roles: [String]?
@@ -136,7 +139,7 @@ struct IdentityRoutes: Sendable {
                 }
                 let resources = scopes.map { String($0.dropLast("/.default".count)) }
                 guard Set(resources.map { KnownAPI.named($0)?.appId ?? $0.lowercased() }).count == 1, let first = resources.first else {
-                    return EntraReply.error("invalid_scope", code: 70011, message: "The provided value for the input parameter 'scope' is not valid. The scope \(scopes.joined(separator: " ")) is not valid. static scope limit exceeded.", status: .badRequest)
+                    return EntraReply.error("invalid_scope", code: 70011, message: "The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope \(scopes.joined(separator: " ")) is not valid.", status: .badRequest)
                 }
                 resource = first
             } else {
@@ -148,7 +151,12 @@ struct IdentityRoutes: Sendable {
             let endpoint = "\(base(request))/\(tenantName)/oauth2/\(version == 2 ? "v2.0/" : "")token"
             let authentication: String
             if let secret = basic?.secret ?? form["client_secret"] {
-                guard state.secrets(of: app).contains(secret) else {
+                switch state.directory.check(secret, tenant: tenant.id, appId: app.clientId) {
+                case .valid: break
+                case .expired:
+                    // entra-docs reference-error-codes: AADSTS7000222 InvalidClientSecretExpiredKeysProvided.
+                    return EntraReply.error("invalid_client", code: 7000222, message: "The provided client secret keys for app '\(app.clientId)' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.", status: .unauthorized)
+                case .invalid, .notYetValid:
                     return EntraReply.error("invalid_client", code: 7000215, message: "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '\(app.clientId)'.", status: .unauthorized)
                 }
                 authentication = "1"
@@ -163,7 +171,7 @@ struct IdentityRoutes: Sendable {
                 return EntraReply.error("invalid_resource", code: 500011, message: "The resource principal named \(resource) was not found in the tenant named \(tenant.id). This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.", status: .badRequest)
             }
             // Without admin consent Entra still issues a token — without roles; the API then answers 403.
-            let roles = app.consented == false ? [] : (permissions ?? [])
+            let roles = app.consented == false && !state.hasConsent(tenant: tenant.id, clientId: app.clientId) ? [] : (permissions ?? [])
             return try await issue(Grant(tenant: tenant, appId: app.clientId, resource: resource, roles: roles, endpoint: version,
                                          authentication: authentication, managed: false), request: request)
         }
@@ -200,6 +208,13 @@ struct IdentityRoutes: Sendable {
             guard let resource = query.get("resource"), !resource.isEmpty else {
                 return EntraReply.json(["error": "invalid_request", "error_description": "Required query variable 'resource' is missing"], status: .badRequest)
             }
+            // An identity named by object id or resource id (IMDS `object_id`/`msi_res_id`, App Service
+            // `principal_id`/`mi_res_id`; azure-identity `imds.py`, `app_service.py`): the emulator's
+            // identities have neither, so such a request is for an identity not found — never
+            // silently the system-assigned one.
+            for other in ["object_id", "msi_res_id", "principal_id", "mi_res_id"] where query.get(other) != nil {
+                return EntraReply.json(["error": "invalid_request", "error_description": "Identity not found (\(other))"], status: .badRequest)
+            }
             let wanted = query.get("client_id") ?? query.get("clientid")
             let all = state.config.tenants.flatMap { tenant in (tenant.managedIdentities ?? []).map { (tenant, $0) } }
             let candidates: [(EmulatorConfig.Tenant, EmulatorConfig.ManagedIdentity)]
@@ -217,7 +232,7 @@ struct IdentityRoutes: Sendable {
             }
             let roles = identity.permissions?.first { KnownAPI.sameAPI($0.key, resource) }?.value ?? []
             return try await issue(Grant(tenant: tenant, appId: identity.clientId, resource: resource, roles: roles, endpoint: 1,
-                                         authentication: "2", managed: true), request: request)
+                                         authentication: "2", managed: true, appService: appService), request: request)
         }
     }
 }

@@ -62,10 +62,15 @@ struct VaultAuth: Sendable {
             return unauthorized("AKV10022: Invalid audience or signature: the token's signature could not be verified.")
         }
         let now = Int(Date().timeIntervalSince1970)
-        guard claims.nbf <= now + 300 else { return unauthorized("AKV10000: The token is not yet valid (nbf).") }
-        guard claims.exp > now else { return unauthorized("AKV10000: The token is expired (exp).") }
-        guard claims.aud.trimmingCharacters(in: ["/"]).lowercased() == "https://vault.azure.net" else {
-            return unauthorized("AKV10022: Invalid audience. Expected https://vault.azure.net, found: \(claims.aud).")
+        // The same 5-minute skew both ways. Texts as the service sends them (issue threads:
+        // azure-sdk-for-java#26624 "Token not yet valid", CDCgov/prime-reportstream#2566 "[TokenExpired]").
+        guard claims.nbf <= now + 300 else { return unauthorized("Token not yet valid.") }
+        guard claims.exp > now - 300 else { return unauthorized("[TokenExpired] Error validating token: 'S2S12086'.") }
+        // Exactly Key Vault's identifier or its application id; a trailing slash is refused
+        // (rest-error-codes.md: the resource "with no trailing slash"; argocd-vault-plugin#621 quotes
+        // "AKV10022: Invalid audience. Expected https://vault.azure.net or cfa8b339-…").
+        guard ["https://vault.azure.net", "cfa8b339-82a2-471a-a3c9-0fc0be7a4093"].contains(claims.aud.lowercased()) else {
+            return unauthorized("AKV10022: Invalid audience. Expected https://vault.azure.net or cfa8b339-82a2-471a-a3c9-0fc0be7a4093, found: \(claims.aud).")
         }
         let issuers = ["https://sts.windows.net/\(vault.tenant)/", "\(state.identityBase ?? "")/\(vault.tenant)/v2.0"]
         guard claims.tid.lowercased() == vault.tenant.lowercased(), issuers.contains(where: { $0.lowercased() == claims.iss.lowercased() }) else {
@@ -123,7 +128,7 @@ extension EmulatorState {
         let objectId = UUID().uuidString.lowercased()
         let claims = AppTokenClaims(aud: audience, iss: issuer ?? "https://sts.windows.net/\(tenant)/", iat: Int(notBefore.timeIntervalSince1970),
                                     nbf: Int(notBefore.timeIntervalSince1970), exp: Int(expires.timeIntervalSince1970), tid: tenant, oid: objectId,
-                                    sub: objectId, idtyp: "app", ver: "1.0", uti: String(UUID().uuidString.prefix(22)), roles: nil,
+                                    sub: objectId, idtyp: nil, idp: nil, ver: "1.0", uti: String(UUID().uuidString.prefix(22)), roles: nil,
                                     appid: appId, appidacr: "1", azp: nil, azpacr: nil)
         return try await keys.sign(claims, kid: JWKIdentifier(string: keyId))
     }

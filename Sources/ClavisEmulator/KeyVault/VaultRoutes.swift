@@ -211,7 +211,12 @@ final class VaultRoutes: Sendable {
     /// One page of items; `nextLink` carries an opaque `$skiptoken`.
     func page(_ items: [[String: Any]], _ request: Request, root: String, path: String) -> Response {
         let query = request.uri.queryParameters
-        let size = min(max(Int(query.get("maxresults") ?? "") ?? 25, 1), vault.pageSize ?? 25)
+        // maxresults is 1…25 ("If not specified, the service will return up to 25 results", Get
+        // Secrets REST reference); above that Key Vault answers 400 BadParameter.
+        if let raw = query.get("maxresults"), !(Int(raw).map { (1...25).contains($0) } ?? false) {
+            return VaultReply.error(.badRequest, "BadParameter", "invalid maxresults: \(raw) (1 to 25)")
+        }
+        let size = min(Int(query.get("maxresults") ?? "") ?? 25, vault.pageSize ?? 25)
         let offset = query.get("$skiptoken").flatMap { $0.hasPrefix("kv") ? Int(String($0.dropFirst(2)), radix: 36) : nil } ?? 0
         var object: [String: Any] = ["value": Array(items.dropFirst(offset).prefix(size))]
         if offset + size < items.count {

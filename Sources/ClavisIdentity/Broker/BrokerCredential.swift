@@ -33,12 +33,12 @@ public struct BrokerCredential: TokenCredential {
         } else if let named = environment["CLAVIS_BROKER_SOCKET"], !named.isEmpty {
             self.socketPath = named
         } else {
-            let directory = try BrokerPaths.clientDirectory(for: identity, environment: environment)
-            guard let text = try? String(contentsOfFile: "\(directory)/\(BrokerPaths.socketFileName)", encoding: .utf8) else {
-                throw ClavisError(.notFound, reference: "broker identity \(identity)", reason: "\(directory) names no broker socket",
-                                  hint: "set CLAVIS_BROKER_SOCKET to the broker's socket path")
-            }
-            self.socketPath = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            // Found lazily: a program that never asks for a token (e.g. `clavis run --broker` with a
+            // header from a systemd credential) must not fail for want of a socket.
+            let directory = (try? BrokerPaths.clientDirectory(for: identity, environment: environment))
+                ?? (try? BrokerPaths.clientDirectory(for: nil, environment: environment))
+            self.socketPath = directory.flatMap { try? String(contentsOfFile: "\($0)/\(BrokerPaths.socketFileName)", encoding: .utf8) }?
+                .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         }
         self.transport = transport
     }
@@ -49,6 +49,10 @@ public struct BrokerCredential: TokenCredential {
     /// Asks the broker for a token for the context's resource.
     public func getToken(_ context: TokenRequestContext) async throws -> AccessToken {
         let reference = "broker identity \(identity)"
+        guard !socketPath.isEmpty else {
+            throw ClavisError(.credentialUnavailable, reference: reference, reason: "no broker directory of this user names the broker's socket",
+                              hint: "is clavis-broker running, with this user among the identity's users? Set CLAVIS_BROKER_DIR or CLAVIS_BROKER_SOCKET")
+        }
         var components = URLComponents()
         components.path = "/msi/token"
         components.queryItems = [URLQueryItem(name: "api-version", value: "2019-08-01"), URLQueryItem(name: "resource", value: context.resource),

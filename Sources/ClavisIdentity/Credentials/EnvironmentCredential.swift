@@ -31,32 +31,32 @@ public struct EnvironmentCredential: TokenCredential {
             return
         }
         missing = "none of AZURE_CLIENT_SECRET, CLAVIS_CLIENT_SECRET_REF, AZURE_CLIENT_CERTIFICATE_PATH, AZURE_FEDERATED_TOKEN_FILE is set"
-        let allowed = additionallyAllowedTenants + (value("AZURE_ADDITIONALLY_ALLOWED_TENANTS") ?? "")
-            .split(whereSeparator: { $0 == ";" || $0 == "," }).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        inner = Self.configured(value, tenant: tenant, clientId: clientId, resolver: resolver, transport: transport, allowed: allowed)
+        inner = Self.configured(value, environment: environment, tenant: tenant, clientId: clientId, resolver: resolver, transport: transport,
+                                allowed: additionallyAllowedTenants)
     }
 
-    static func configured(_ value: (String) -> String?, tenant: String, clientId: String, resolver: SecretResolver, transport: HTTPTransport,
-                           allowed: [String]) -> Result<any TokenCredential, ClavisError>? {
+    /// The variables as a ``CredentialSelection`` (the one place credentials are built), or `nil`
+    /// when no kind of credential is set.
+    static func configured(_ value: (String) -> String?, environment: [String: String], tenant: String, clientId: String, resolver: SecretResolver,
+                           transport: HTTPTransport, allowed: [String]) -> Result<any TokenCredential, ClavisError>? {
+        var selection = CredentialSelection(environment: environment)
+        selection.tenant = tenant
+        selection.clientId = clientId
+        selection.additionallyAllowedTenants = allowed
         do {
-            let authority = try value("AZURE_AUTHORITY_HOST").map(Authority.init) ?? .publicCloud
+            selection.authority = try value("AZURE_AUTHORITY_HOST").map(Authority.init) ?? .publicCloud
             if let reference = value("CLAVIS_CLIENT_SECRET_REF") {
-                return .success(ClientSecretCredential(tenant: tenant, clientId: clientId, secret: try SecretReference(parsing: reference), resolver: resolver,
-                                                       authority: authority, transport: transport, additionallyAllowedTenants: allowed))
+                selection.secret = try SecretReference(parsing: reference)
             } else if let secret = value("AZURE_CLIENT_SECRET") {
-                return .success(ClientSecretCredential(tenant: tenant, clientId: clientId, reference: "env:AZURE_CLIENT_SECRET", authority: authority,
-                                                       transport: transport, additionallyAllowedTenants: allowed) { Secret(secret) })
+                selection.environmentSecret = Secret(secret)
             } else if let path = value("AZURE_CLIENT_CERTIFICATE_PATH") {
-                guard let pem = FileManager.default.contents(atPath: path) else {
-                    throw ClavisError(.invalidValue, reference: path, reason: "AZURE_CLIENT_CERTIFICATE_PATH names \(path), which cannot be read")
-                }
-                return .success(try ClientCertificateCredential(tenant: tenant, clientId: clientId, pem: Secret(bytes: Array(pem)), path: path,
-                                                                authority: authority, transport: transport, additionallyAllowedTenants: allowed))
-            } else if let file = value("AZURE_FEDERATED_TOKEN_FILE") {
-                return .success(WorkloadIdentityCredential(tenant: tenant, clientId: clientId, tokenFile: file, authority: authority, transport: transport,
-                                                           additionallyAllowedTenants: allowed))
+                selection.certificatePath = path
+            } else if value("AZURE_FEDERATED_TOKEN_FILE") != nil {
+                selection.workloadIdentity = true
+            } else {
+                return nil
             }
-            return nil
+            return .success(try selection.credential(resolver: resolver, transport: transport))
         } catch let error as ClavisError {
             return .failure(error)
         } catch {

@@ -8,8 +8,9 @@ import Synchronization
 /// - VMs, VM scale sets, AKS nodes: the instance metadata service (IMDS) at `169.254.169.254`.
 ///
 /// Off Azure there is no IMDS, and a connection to it hangs until a timeout: the first probe — a
-/// header-less GET, as azure-identity's `imds.py` sends it, which a real IMDS answers at once with
-/// 400 — is bounded (1 s by default) and its failure is remembered for a minute, so a chain falls
+/// header-less GET, as azure-identity's `imds.py` sends it, which a real IMDS answers with 400 —
+/// has its connection bounded (1 s by default; the reply is not, a busy IMDS may be slow) and its
+/// failure is remembered for a minute, so a chain falls
 /// through fast instead of the 10–25 s users report from other SDKs. The real request is then
 /// retried as the IMDS guidance says: 404 (identity not yet available), 410 (IMDS updating: for at
 /// least 70 s), 429 and 5xx, with the one backoff policy; IMDS's own `error_description` is passed
@@ -79,16 +80,20 @@ public struct ManagedIdentityCredential: TokenCredential {
             headers = [("X-IDENTITY-HEADER", secretHeader)]
         }
         do {
-            // The probe: one short, header-less attempt (a live IMDS answers it at once, with 400).
-            // App Service's endpoint is local to the host: no probe.
+            // The probe: the connection bounded by `probeTimeout` (off Azure it hangs), then one
+            // header-less attempt, which a live IMDS answers with 400 — not bounded by the probe
+            // timeout: a busy IMDS may be slow to reply. App Service's endpoint is local: no probe.
             if case .imds = endpoint, !probed.value {
-                _ = try await transport.send(.GET, url, retry: .noRetries, timeout: probeTimeout)
+                guard await ConnectProbe.canConnect(to: url, within: probeTimeout) else {
+                    throw ClavisError(.sourceUnavailable, reference: "managed identity", reason: "no connection")
+                }
+                _ = try await transport.send(.GET, url, retry: .noRetries)
                 probed.set()
             }
         } catch let error as ClavisError where error.code == .sourceUnavailable {
             unavailableUntil.set(ContinuousClock.now + .seconds(60))
             throw ClavisError(.credentialUnavailable, reference: "managed identity",
-                              reason: "the managed identity endpoint did not answer within \(probeTimeout) (not on Azure, or no identity assigned)",
+                              reason: "the managed identity endpoint could not be reached within \(probeTimeout) (not on Azure, or no identity assigned)",
                               hint: "enable a managed identity on the host, or use another credential")
         }
         let reply = try await requestWithRetries(url, headers: headers)

@@ -1,0 +1,59 @@
+import ClavisTestSupport
+import Foundation
+import Testing
+
+/// What a newcomer meets first: the demo runs, errors are one line naming the cause, and debug
+/// logs show each request Clavis makes without ever showing a secret.
+@Suite struct FirstHourErrorTests {
+    /// `clavis demo` (the README's first command) runs end to end.
+    @Test func theDemoRuns() async throws {
+        let demo = try await Command.clavis(["demo"], timeout: .seconds(300))
+        #expect(demo.status == 0, "\(demo.stderr)")
+        #expect((demo.output + demo.stderr).contains("Done: no secret was hardcoded"))
+    }
+
+    /// A missing identity file is said to be missing — not "secret not found" — in one line.
+    @Test func aMissingIdentityFileIsNamed() async throws {
+        let directory = try TemporaryDirectory()
+        let keygen = try await Command.clavis(["keygen", "-o", directory.file("key.txt")])
+        let recipient = try #require(keygen.stderr.firstMatch(of: /age1[a-z0-9]+/).map { String($0.output) })
+        #expect(try await Command.clavis(["store", "init", "age:\(directory.file("s.age"))", "--recipient", recipient]).status == 0)
+        let result = try await Command.clavis(["secret", "get", "age:\(directory.file("s.age"))#x", "--identity", directory.file("nope.txt")],
+                                              environment: ["CLAVIS_AGE_IDENTITY_FILE": ""])
+        #expect(result.status == 1)
+        #expect(result.stderr.hasPrefix("error: identity file missing: "), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1)
+    }
+
+    /// `CLAVIS_LOG_LEVEL=debug` shows each request (method, host, path, status, time) and the
+    /// Entra support ids, on stderr, never the secret; the value alone is on stdout.
+    @Test func debugLogsShowRequestsNotSecrets() async throws {
+        let directory = try TemporaryDirectory()
+        let port = Int.random(in: 29001...29900)
+        let script = """
+            cd "$1" && PATH="$2:$PATH" && export PATH
+            clavis emulator init --dir emu --port "$3" > commands 2>/dev/null || exit 10
+            sh -c "exec $(grep '^clavis emulator serve' commands)" > serve.out 2>&1 &
+            trap 'kill $!' EXIT
+            for i in $(seq 100); do grep -q '^vault' serve.out && break; sleep 0.1; done
+            tenant=$(grep -o -- '--tenant [^ ]*' commands | head -1 | cut -d' ' -f2)
+            client=$(grep -o -- '--client-id [^ ]*' commands | head -1 | cut -d' ' -f2)
+            common="--ca-file $PWD/emu/ca.pem --authority https://127.0.0.1:$3 --client-id $client"
+            CLAVIS_LOG_LEVEL=debug clavis token $common --tenant "$tenant" --secret "dir:$PWD/emu/secrets#app-secret" > token.out 2> token.err
+            echo "token $?" > statuses
+            CLAVIS_LOG_LEVEL=debug clavis token $common --tenant 11111111-2222-4333-8444-555555555555 --secret "dir:$PWD/emu/secrets#app-secret" > bad.out 2> bad.err
+            echo "bad $?" >> statuses
+            """
+        let result = try await Command.run("sh", ["-c", script, "sh", directory.path, Command.buildDirectory, String(port)], timeout: .seconds(120))
+        #expect(result.status == 0, "\(result.stderr)")
+        func read(_ name: String) -> String { (try? String(contentsOfFile: directory.file(name), encoding: .utf8)) ?? "" }
+        #expect(read("statuses") == "token 0\nbad 1\n")
+        let secret = read("emu/secrets/app-secret").trimmingCharacters(in: .newlines)
+        let log = read("token.err")
+        #expect(log.contains("clavis.http.method=POST") && log.contains("clavis.http.status=200") && log.contains("clavis.http.ms="), "\(log)")
+        #expect(!secret.isEmpty && !log.contains(secret) && !read("bad.err").contains(secret))
+        #expect(!log.contains(read("token.out").trimmingCharacters(in: .newlines)))  // the token itself is never logged
+        let bad = read("bad.err").split(separator: "\n").filter { !$0.contains(" debug ") }
+        #expect(bad.count == 2 && bad[0].hasPrefix("error: unknown tenant: ") && bad[1].hasPrefix("Entra ID trace "), "\(bad)")
+    }
+}

@@ -1,0 +1,72 @@
+import ClavisTestSupport
+import Foundation
+import Testing
+
+/// Every hint in the code that names a `clavis …` command, an option of it, or a file under docs/
+/// names one that exists — so a hint can no longer send a newcomer to `--recipient` when the flag
+/// is `--to`, or to a doc that was never written. Walks every Swift file under Sources/.
+@Suite struct HintTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardizedFileURL
+
+    static func sourceLines() throws -> [(file: String, line: String)] {
+        let sources = root.appendingPathComponent("Sources")
+        guard let walker = FileManager.default.enumerator(atPath: sources.path) else { return [] }
+        var lines: [(String, String)] = []
+        while let path = walker.nextObject() as? String {
+            guard path.hasSuffix(".swift") else { continue }
+            let text = try String(contentsOf: sources.appendingPathComponent(path), encoding: .utf8)
+            lines += text.split(separator: "\n").map { (path, String($0)) }
+        }
+        return lines
+    }
+
+    /// `docs/…md` named in code (not in comments citing Microsoft's docs) exists.
+    @Test func everyDocNamedInCodeExists() throws {
+        var missing: [String] = []
+        for (file, line) in try Self.sourceLines() where !line.trimmingCharacters(in: .whitespaces).hasPrefix("//") {
+            for match in line.matches(of: /docs\/[A-Za-z0-9_\/.-]+\.md/) {
+                let path = String(match.output)
+                if !FileManager.default.fileExists(atPath: Self.root.appendingPathComponent(path).path) { missing.append("\(file): \(path)") }
+            }
+        }
+        #expect(missing.isEmpty, "\(missing)")
+    }
+
+    /// Every `` `clavis A B --option` `` in code or doc comments is a command whose help lists the option.
+    @Test func everyCommandAndOptionNamedInCodeExists() async throws {
+        var wanted: [[String]: Set<String>] = [:]
+        for (_, line) in try Self.sourceLines() {
+            for match in line.matches(of: /`clavis ([^`]*)`/) {
+                let tokens = match.output.1.split(separator: " ").map(String.init)
+                var paths: [[String]] = [[]]
+                var flags: Set<String> = []
+                var inCommand = true
+                for token in tokens {
+                    if token == "|" { break }  // a pipe into another program: its options are not ours
+                    if inCommand, token.wholeMatch(of: /[a-z][a-z-]*(\|[a-z][a-z-]*)*/) != nil {
+                        let alternatives = token.split(separator: "|").map(String.init)
+                        paths = paths.flatMap { path in alternatives.map { path + [$0] } }
+                        continue
+                    }
+                    inCommand = false
+                    if let flag = token.wholeMatch(of: /(--?[a-z][a-z0-9-]*)(=.*)?/) { flags.insert(String(flag.output.1)) }
+                }
+                for path in paths where !path.isEmpty { wanted[path, default: []].formUnion(flags) }
+            }
+        }
+        #expect(wanted.count > 20)
+        var problems: [String] = []
+        for (path, flags) in wanted.sorted(by: { $0.key.joined(separator: " ") < $1.key.joined(separator: " ") }) {
+            let help = try await Command.clavis(path + ["--help"], timeout: .seconds(30))
+            guard help.status == 0 else {
+                problems.append("clavis \(path.joined(separator: " ")): not a command (\(help.stderr.prefix(120)))")
+                continue
+            }
+            for flag in flags.sorted() where !help.output.contains(flag + " ") && !help.output.contains(flag + ",") && !help.output.contains(flag + "\n")
+                && !help.output.contains(flag + "=") && !help.output.contains(flag + "]") {
+                problems.append("clavis \(path.joined(separator: " ")): no option \(flag)")
+            }
+        }
+        #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
+    }
+}
