@@ -10,8 +10,8 @@ import Glibc
 @Suite(.serialized) struct BrokerTests {
     /// One managed-identity request with curl (the header from a file, never on argv): status and JSON.
     static func request(_ endpoint: String, resource: String, header: String?, directory: TemporaryDirectory, query: String = "",
-                        user: String? = nil) async throws -> (status: Int, body: [String: Any]) {
-        var arguments = ["-sS", "--max-time", "30", "-w", "\n%{http_code}"]
+                        user: String? = nil, curlOptions: [String] = []) async throws -> (status: Int, body: [String: Any]) {
+        var arguments = ["-sS", "--max-time", "30", "-w", "\n%{http_code}"] + curlOptions
         if let header {
             let file = try directory.write("header-\(UUID().uuidString)", "X-IDENTITY-HEADER: \(header)\n", mode: 0o644)
             arguments += ["-H", "@\(file)"]
@@ -127,7 +127,10 @@ import Glibc
         func burst() async throws -> [Int] {
             try await withThrowingTaskGroup(of: Int.self) { group in
                 for _ in 0..<200 {
-                    group.addTask { try await Self.request(world.endpoint, resource: B.defender, header: header, directory: world.directory).status }
+                    // On a loaded machine (the whole suite runs in parallel) a connection can be refused or
+                    // time out before the broker accepts it; curl retries that, never a reply.
+                    group.addTask { try await Self.request(world.endpoint, resource: B.defender, header: header, directory: world.directory,
+                                                           curlOptions: ["--retry", "3", "--retry-connrefused", "--retry-delay", "1"]).status }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
