@@ -24,6 +24,8 @@ let package = Package(
         // The server executable: `clavis emulator …` and `clavis demo` start it, so `clavis` links no server code.
         .executable(name: "clavis-emulator", targets: ["clavis-emulator"]),
         .executable(name: "clavis-scan", targets: ["clavis-scan"]),
+        // The local token service (issue 18): `clavis broker …` starts it, so `clavis` links no server code.
+        .executable(name: "clavis-broker", targets: ["clavis-broker"]),
         .plugin(name: "ScanSecrets", targets: ["ScanSecrets"]),
     ],
     dependencies: [
@@ -123,6 +125,27 @@ let package = Package(
             path: "Sources/ClavisEmulatorTool",
             swiftSettings: strict
         ),
+        // The local token service: the App Service managed-identity protocol on loopback, a Unix
+        // socket for Clavis's own clients, peer-uid checks, audit (docs/broker.md).
+        .target(name: "ClavisBroker", dependencies: [
+            "ClavisCore", "ClavisIdentity",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+        // `clavis-broker`: the broker's server executable.
+        .executableTarget(
+            name: "clavis-broker",
+            dependencies: [
+                "ClavisBroker", "Clavis",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/ClavisBrokerTool",
+            swiftSettings: strict
+        ),
         // The `clavis` command-line tool: a client only — no Hummingbird, TLS server or CA code.
         .executableTarget(
             name: "ClavisCLI",
@@ -174,6 +197,8 @@ let package = Package(
                                                                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                                                .product(name: "NIOSSL", package: "swift-nio-ssl")],
                     exclude: ["Fixtures"], swiftSettings: strict),
+        .testTarget(name: "ClavisBrokerTests", dependencies: ["ClavisBroker", "ClavisIdentity", "ClavisTestSupport", "clavis-broker", "clavis-emulator", "ClavisCLI"],
+                    swiftSettings: strict),
         .testTarget(name: "ClavisCLITests", dependencies: ["ClavisCLI", "clavis-emulator", "ClavisTestSupport"], swiftSettings: strict),
         // Client-secret rotation (issue 21): Graph application routes in the emulator, and `clavis app secret` end to end.
         .testTarget(name: "ClavisRotationTests", dependencies: ["ClavisCLI", "ClavisIdentity", "ClavisKeyVault", "ClavisAge", "ClavisKeyring",

@@ -103,6 +103,13 @@ for line in out.splitlines():
     item = json.loads(line)
     rows.append((item["row"], item["clavis"], item.get("peer"), item["unit"], item["peer_name"]))
 
+# 6. clavis-broker (issue 18): cache hit round trip, cold processes → token requests, memory with 10 identities.
+out = subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "broker.py"), "--bin", os.path.dirname(os.path.abspath(clavis))]
+                     + (["--quick"] if quick else []), capture_output=True, text=True, check=True).stdout
+for line in out.splitlines():
+    item = json.loads(line)
+    rows.append((item["row"], item["clavis"], item.get("peer"), item["unit"], item["peer_name"]))
+
 elapsed = time.time() - started
 print(f"Clavis beside its peers — {'QUICK (debug build, tiny sizes)' if quick else 'release build'}; "
       f"{platform.node()} {os.cpu_count()} cores, {platform.machine()}; {elapsed:.0f} s")

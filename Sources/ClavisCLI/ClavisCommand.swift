@@ -17,7 +17,7 @@ struct ClavisCommand: AsyncParsableCommand {
             or prompts without echo. Shell completions: clavis --generate-completion-script bash|zsh|fish
             """,
         version: ClavisVersion.string,
-        subcommands: [SecretCommand.self, TokenCommand.self, AppCommand.self, DefenderCommand.self, ConsentURLCommand.self, EmulatorCommand.self, RunCommand.self, ScanCommand.self, StoreCommand.self, AgeCommand.self, KeygenCommand.self, DoctorCommand.self, DemoCommand.self]
+        subcommands: [SecretCommand.self, TokenCommand.self, AppCommand.self, DefenderCommand.self, ConsentURLCommand.self, EmulatorCommand.self, BrokerCommand.self, RunCommand.self, ScanCommand.self, StoreCommand.self, AgeCommand.self, KeygenCommand.self, DoctorCommand.self, DemoCommand.self]
     )
 
     /// Runs the command, printing failures as one `error:` line on stderr.

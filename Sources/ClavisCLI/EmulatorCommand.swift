@@ -36,18 +36,7 @@ final class EmulatorProcess: @unchecked Sendable {
     private let scratch: URL
 
     /// `clavis-emulator` next to this executable, then on `PATH`.
-    static func locate() throws -> String {
-        let name = "clavis-emulator"
-        let own = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        let beside = URL(fileURLWithPath: own).deletingLastPathComponent().appendingPathComponent(name).path
-        if access(beside, X_OK) == 0 { return beside }
-        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") where !directory.isEmpty {
-            let candidate = "\(directory)/\(name)"
-            if access(candidate, X_OK) == 0 { return candidate }
-        }
-        throw CLIFailure(message: "clavis-emulator was not found next to clavis (\(URL(fileURLWithPath: beside).deletingLastPathComponent().path)) or on PATH; build it with `swift build --product clavis-emulator`, or install the clavis package, which ships it",
-                         exitCode: 69)
-    }
+    static func locate() throws -> String { try ServerExecutable.locate("clavis-emulator") }
 
     /// Starts `clavis-emulator serve --config FILE --port 0` on loopback with `config` (JSON) and
     /// waits for its URL. Its notes go to a file, shown only if it fails to start.

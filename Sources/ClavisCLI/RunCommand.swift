@@ -1,5 +1,6 @@
 import ArgumentParser
 import Clavis
+import ClavisIdentity
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -57,6 +58,16 @@ struct RunCommand: AsyncParsableCommand {
             // a secret that is not UTF-8 reaches the program unaltered.
             var environment = inherited.mapValues { Array($0.utf8) }
             for (name, secret) in values { environment[name] = secret.revealedBytes() }
+            // --broker (from the credential options): the program gets this broker identity's two variables.
+            if let broker = credentials.broker {
+                // App Service's two variables (azure-identity app_service.py, MSAL managed_identity.py); with
+                // IDENTITY_SERVER_THUMBPRINT or MSI_* set, SDKs would pick another source first.
+                let settings = try BrokerPaths.clientSettings(for: broker)
+                guard let endpoint = settings.endpoint else { throw CLIFailure(message: "\(settings.directory) names no broker endpoint; is clavis-broker running?") }
+                for name in ["IDENTITY_SERVER_THUMBPRINT", "MSI_ENDPOINT", "MSI_SECRET", "IMDS_ENDPOINT"] { environment[name] = nil }
+                environment["IDENTITY_ENDPOINT"] = Array(endpoint.utf8)
+                environment["IDENTITY_HEADER"] = settings.header.revealedBytes()
+            }
             Exec.replaceProcess(program: program, arguments: argv, environment: environment)
         }
     }

@@ -23,13 +23,15 @@ struct CredentialOptions: ParsableArguments {
     var authority: String?
     @Flag(help: "Use the v1 token endpoint (resource=) instead of v2 (scope=).")
     var v1 = false
+    @Option(help: "Use this identity of the local clavis-broker (docs/broker.md); `clavis run` also starts the program with its IDENTITY_ENDPOINT and IDENTITY_HEADER.")
+    var broker: String?
 
     @Option(name: .customLong("additionally-allowed-tenant"),
             help: "A tenant besides the app's whose Key Vault challenges may be followed (repeatable; * for any; also AZURE_ADDITIONALLY_ALLOWED_TENANTS).")
     var additionallyAllowedTenants: [String] = []
 
     /// Whether any option that selects a credential was given.
-    var isGiven: Bool { tenant != nil || clientId != nil || secret != nil || certificate != nil || managedIdentity || workloadIdentity }
+    var isGiven: Bool { tenant != nil || clientId != nil || secret != nil || certificate != nil || managedIdentity || workloadIdentity || broker != nil }
 
     /// These options as the library's one credential selection.
     func selection() throws -> CredentialSelection {
@@ -49,6 +51,7 @@ struct CredentialOptions: ParsableArguments {
 
     /// The credential these options select; a missing tenant or client id is a usage error (exit 64).
     func credential(resolver: SecretResolver) throws -> any TokenCredential {
+        if let broker { return try BrokerCredential(identity: broker) }
         do {
             return try selection().credential(resolver: resolver)
         } catch let error as ClavisError where error.code == .incompleteCredential {

@@ -19,6 +19,13 @@ public enum Emulator {
         DefenderRoutes(state: state, scheme: scheme).register(on: router)
         ApplicationRoutes(state: state, scheme: scheme).register(on: router)
         router.get("/_emulator/stats") { _, _ in EntraReply.json(state.statistics) }
+        // Rotation: `{"clientId": "…", "secrets": ["…"]}` replaces the secrets an app accepts.
+        router.post("/_emulator/secrets") { request, _ in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            let replacement = try JSONDecoder().decode(SecretReplacement.self, from: Data(buffer: body))
+            state.replaceSecrets(clientId: replacement.clientId, secrets: replacement.secrets)
+            return EntraReply.json(["secrets": replacement.secrets.count])
+        }
         router.post("/_emulator/reset") { _, _ in state.reset(); return EntraReply.json(["reset": true]) }
         router.post("/_emulator/faults") { request, _ in
             let body = try await request.body.collect(upTo: 1 << 20)
@@ -101,6 +108,12 @@ public enum Emulator {
         let scheme = tls == nil ? "http" : "https"
         return RunningEmulator(state: state, port: main, scheme: scheme, vaultPorts: vaults, hostNames: hostNames, group: group, task: task)
     }
+}
+
+/// The body of `POST /_emulator/secrets`.
+struct SecretReplacement: Decodable {
+    var clientId: String
+    var secrets: [String]
 }
 
 /// An emulator running in this process.

@@ -88,6 +88,14 @@ public final class EmulatorState: Sendable {
     /// Requests seen per endpoint.
     public var statistics: [String: Int] { counters.withLock { $0 } }
 
+    /// Replaces the client secrets an app accepts with `secrets` (a rotation done behind the
+    /// client's back: the old values stop working at once). Test hook: `POST /_emulator/secrets`.
+    public func replaceSecrets(clientId: String, secrets: [String]) {
+        for tenant in config.tenants where tenant.apps.contains(where: { $0.clientId.lowercased() == clientId.lowercased() }) {
+            directory.replace(tenant: tenant.id, appId: clientId, secrets: secrets)
+        }
+    }
+
     /// The key ids and end dates of an app's password credentials, oldest first (for tests).
     public func passwordCredentials(tenant: String, appId: String) -> [(keyId: String, displayName: String?, end: Date)] {
         directory.list(tenant: tenant, appId: appId).map { ($0.keyId, $0.displayName, $0.end) }

@@ -96,6 +96,16 @@ final class ApplicationDirectory: Sendable {
         return credential
     }
 
+    /// Replaces every credential of an app with credentials holding `secrets`, valid at once (the
+    /// `POST /_emulator/secrets` test hook).
+    func replace(tenant: String, appId: String, secrets: [String], now: Date = Date()) {
+        let list = secrets.map { secret in
+            Credential(keyId: Self.stableUUID("secret/\(tenant)/\(appId)/\(secret)"), displayName: nil, secret: secret, start: now,
+                       end: now.addingTimeInterval(2 * 365 * 86400), acceptedFrom: .distantPast)
+        }
+        credentials.withLock { $0[Self.key(tenant, appId)] = list }
+    }
+
     /// `removePassword`: whether a credential with `keyId` was there.
     func remove(tenant: String, appId: String, keyId: String) -> Bool {
         credentials.withLock { all in
