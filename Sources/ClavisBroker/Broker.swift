@@ -101,7 +101,8 @@ public enum Broker {
                                    await ports.unixReady()
                                }, logger: logger)
         let notifier = StartNotifier(ports: ports, socket: socket, onStart: onStart)
-        return [tcp, unix, notifier, ShutdownWatcher(signal: shutdown)]
+        let expiry = try ExpiryWatch(config: config, resolver: resolver, transport: transport, logger: logger)
+        return [tcp, unix, notifier, ShutdownWatcher(signal: shutdown), expiry]
     }
 
     /// Creates the socket's directory and removes a stale socket (never another kind of file).
