@@ -107,7 +107,7 @@ enum B {
 
     static var emulatorConfig: [String: Any] {
         ["tenants": [["id": tenant, "apps": [["clientId": app, "secrets": [secret],
-                                              "permissions": [defender: ["Incident.Read.All"], graph: ["SecurityIncident.Read.All"]]]]]],
+                                              "permissions": [defender: ["Incident.Read.All"], graph: ["SecurityIncident.Read.All", "Application.Read.All"]]]]]],
          // Long enough for a test, short enough to see a token expire (refresh_in = lifetime: no refresh ahead).
          "tokenLifetime": 60, "refreshIn": 60,
          "defender": ["incidents": 5, "callsPerMinute": 0],
