@@ -65,7 +65,7 @@ struct VaultAuth: Sendable {
         // The same 5-minute skew both ways. Texts as the service sends them (issue threads:
         // azure-sdk-for-java#26624 "Token not yet valid", CDCgov/prime-reportstream#2566 "[TokenExpired]").
         guard claims.nbf <= now + 300 else { return unauthorized("Token not yet valid.") }
-        guard claims.exp > now - 300 else { return unauthorized("[TokenExpired] Error validating token: 'S2S12086'.") }
+        guard claims.exp > now - 300 else { return unauthorized("[TokenExpired] Error validating token: 'S2S12086'.") }  // clavis:allow (Key Vault's error text, not a secret)
         // Exactly Key Vault's identifier or its application id; a trailing slash is refused
         // (rest-error-codes.md: the resource "with no trailing slash"; argocd-vault-plugin#621 quotes
         // "AKV10022: Invalid audience. Expected https://vault.azure.net or cfa8b339-…").
