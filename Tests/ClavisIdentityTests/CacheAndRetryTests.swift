@@ -102,10 +102,16 @@ import Testing
     @Test func retryAfterParsing() {
         #expect(RetryPolicy.retryAfter([("Retry-After", "7")]) == .seconds(7))
         #expect(RetryPolicy.retryAfter([("x-ms-retry-after-ms", "250")]) == .milliseconds(250))
-        let date = Date(timeIntervalSince1970: 1_800_000_010)
-        #expect(RetryPolicy.retryAfter([("retry-after", "Fri, 15 Jan 2027 08:00:10 GMT")], now: Date(timeIntervalSince1970: 1_800_000_000))
-                .map { $0 >= .seconds(0) } == true)
-        _ = date
+        // RFC 9110 §5.6.7: IMF-fixdate, and the obsolete RFC 850 and asctime forms (1_800_000_000 is
+        // 2027-01-15T08:00:00Z); parsed without DateFormatter, which leaks on Linux.
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        for form in ["Fri, 15 Jan 2027 08:00:10 GMT", "Friday, 15-Jan-27 08:00:10 GMT", "Fri Jan 15 08:00:10 2027"] {
+            #expect(RetryPolicy.retryAfter([("retry-after", form)], now: now) == .seconds(10), "\(form)")
+        }
+        #expect(RetryPolicy.retryAfter([("retry-after", "Thu, 01 Jan 1970 00:00:00 GMT")], now: now) == .zero)  // past: no wait
+        for bad in ["Fri, 15 Jan 2027 08:00:10 CET", "Fri, 32 Jan 2027 08:00:10 GMT", "soon", "Fri, 15 Foo 2027 08:00:10 GMT", "20\u{F2}2.33Z"] {
+            #expect(RetryPolicy.retryAfter([("retry-after", bad)], now: now) == nil, "\(bad)")
+        }
         #expect(RetryPolicy.retryAfter([("Other", "1")]) == nil)
         let policy = RetryPolicy(baseDelay: .milliseconds(100), maxDelay: .seconds(1))
         for attempt in 1...10 { #expect(policy.delay(afterAttempt: attempt, retryAfter: nil) <= .seconds(1)) }
