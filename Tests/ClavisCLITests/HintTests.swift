@@ -70,3 +70,31 @@ import Testing
         #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
     }
 }
+
+/// Options named in plain `hint:` text (not inside a backticked command) exist on some command.
+@Suite struct HintOptionTests {
+    static let commands: [[String]] = [
+        ["secret", "get"], ["secret", "set"], ["secret", "list"], ["secret", "delete"], ["secret", "copy"], ["secret", "info"],
+        ["secret", "recover"], ["secret", "purge"], ["store", "init"], ["store", "info"], ["store", "rekey"], ["store", "recipients", "add"],
+        ["run"], ["token", "get"], ["token", "decode"], ["consent-url"], ["defender", "incidents"], ["defender", "watch"],
+        ["app", "secret", "rotate"], ["emulator", "serve"], ["scan"], ["keygen"], ["age", "encrypt"], ["age", "decrypt"], ["doctor"],
+    ]
+
+    @Test func everyOptionNamedInAHintExists() async throws {
+        var named: Set<String> = []
+        for (_, line) in try HintTests.sourceLines() {
+            for hint in line.matches(of: /hint: "([^"]*)"/) {
+                for flag in hint.output.1.matches(of: /--[a-z][a-z0-9-]+/) { named.insert(String(flag.output)) }
+            }
+        }
+        #expect(named.count > 5)
+        var help = ""
+        for command in Self.commands {
+            let result = try await Command.clavis(command + ["--help"], timeout: .seconds(30))
+            #expect(result.status == 0, "clavis \(command.joined(separator: " ")) --help: \(result.stderr)")
+            help += result.output
+        }
+        let missing = named.sorted().filter { !help.contains($0 + " ") && !help.contains($0 + "\n") && !help.contains($0 + ",") && !help.contains($0 + "]") }
+        #expect(missing.isEmpty, "options named in hints that no command has: \(missing)")
+    }
+}
