@@ -51,7 +51,7 @@ struct ConsentRoutes: Sendable {
         let accepted = Form.parse(String(buffer: body))["decision"] == "accept"
         if accepted { state.grantConsent(tenant: tenant.id, clientId: app.clientId) }
         let query = request.uri.queryParameters
-        guard let redirect = query.get("redirect_uri").map { String($0) }, var components = URLComponents(string: redirect),
+        guard let redirect = query.get("redirect_uri").map({ String($0) }), var components = URLComponents(string: redirect),
               components.scheme == "https" || components.scheme == "http" else {
             return Self.html(accepted ? "<h1>Admin consent granted</h1><p>You can close this window.</p>"
                                       : "<h1>Consent declined</h1><p>AADSTS65004: User declined to consent to access the app.</p>")
