@@ -33,15 +33,7 @@ struct ExpiryWatch: Service {
 
     /// `30d`, `12h`, `0s`… in seconds; the default window when unset or unreadable.
     static func window(_ text: String?) -> TimeInterval {
-        let fallback = TimeInterval(SecretExpiryCheck.defaultWarningDays) * 86_400
-        guard let text, let unit = text.last, let number = Double(text.dropLast()) else { return fallback }
-        switch unit {
-        case "d": return number * 86_400
-        case "h": return number * 3_600
-        case "m": return number * 60
-        case "s": return number
-        default: return fallback
-        }
+        text.flatMap(DurationText.seconds) ?? TimeInterval(SecretExpiryCheck.defaultWarningDays) * 86_400
     }
 
     func run() async throws {

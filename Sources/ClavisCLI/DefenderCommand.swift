@@ -106,13 +106,6 @@ struct DefenderCommand: AsyncParsableCommand {
     }
 }
 
-enum DurationText {
-    static func seconds(_ text: String) -> TimeInterval? {
-        guard let unit = text.last, let value = Double(text.dropLast()) else { return nil }
-        switch unit { case "s": return value; case "m": return value * 60; case "h": return value * 3600; case "d": return value * 86400; default: return nil }
-    }
-}
-
 enum IncidentPrinter {
     static func print(_ incidents: [Incident], format: DefenderCommand.Format) throws {
         switch format {
