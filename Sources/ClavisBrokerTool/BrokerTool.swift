@@ -15,7 +15,7 @@ import Glibc
 struct BrokerTool: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clavis-broker",
-        abstract: "The local token service: app-only tokens for every program on the host over the managed-identity protocol (also `clavis broker …`).",
+        abstract: "The local token service: app-only tokens for every program on the host over the managed-identity protocol (also `clavis broker ...`).",
         discussion: "See docs/broker.md.",
         subcommands: [Serve.self, Status.self])
 

@@ -14,7 +14,7 @@ struct AgeCommand: AsyncParsableCommand {
     struct Encrypt: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "encrypt", abstract: "Encrypt INPUT (or stdin) to recipients or a passphrase.")
 
-        @Option(name: .customShort("r"), help: "An age1… recipient (repeatable).")
+        @Option(name: .customShort("r"), help: "An age1... recipient (repeatable).")
         var recipient: [String] = []
         @Option(name: .customShort("R"), help: "A file of recipients, one per line (repeatable).")
         var recipientsFile: [String] = []
@@ -90,7 +90,7 @@ struct KeygenCommand: AsyncParsableCommand {
 
     @Option(name: .customShort("o"), help: "Write the identity to FILE (mode 0600; refuses to overwrite).")
     var output: String?
-    @Flag(help: "Generate a post-quantum hybrid identity (ML-KEM-768 + X25519, age1pq1…; readable by age ≥ 1.3).")
+    @Flag(help: "Generate a post-quantum hybrid identity (ML-KEM-768 + X25519, age1pq1...; readable by age >= 1.3).")
     var pq = false
     @Option(name: .customShort("y"), help: "Print the recipients of the identities in FILE instead.")
     var convert: String?

@@ -33,7 +33,7 @@ struct AppCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "list",
-            abstract: "List the app's client secrets: key id, name, hint, start and end — never a value.",
+            abstract: "List the app's client secrets: key id, name, hint, start and end - never a value.",
             discussion: "Needs Application.Read.All, or Application.ReadWrite.OwnedBy with the app's service principal an owner of its application. --json serves monitoring (daysLeft per secret).")
 
         @OptionGroup var credentials: CredentialOptions
@@ -84,7 +84,7 @@ struct AppCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "rotate",
             abstract: "Replace the client secret in --secret REF with a new one from Graph, then remove the old one after --overlap.",
-            discussion: "Gets a Graph token with the current secret, adds a new secret (addPassword), proves it gets a token, writes it to the same reference (keyring:, age: or keyvault:) and removes the previous secret once the overlap has passed — in this run or a later one (run it from a timer). Interrupted at any point, run it again. Needs the Graph application permission Application.ReadWrite.OwnedBy with the app's service principal an owner of its own application.")
+            discussion: "Gets a Graph token with the current secret, adds a new secret (addPassword), proves it gets a token, writes it to the same reference (keyring:, age: or keyvault:) and removes the previous secret once the overlap has passed - in this run or a later one (run it from a timer). Interrupted at any point, run it again. Needs the Graph application permission Application.ReadWrite.OwnedBy with the app's service principal an owner of its own application.")
 
         @OptionGroup var credentials: CredentialOptions
         @OptionGroup var graph: GraphOptions

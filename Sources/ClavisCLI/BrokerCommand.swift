@@ -14,7 +14,7 @@ struct BrokerCommand: AsyncParsableCommand {
             Programs then get tokens with `clavis run --broker IDENTITY -- PROGRAM` (docs/broker.md).
             """)
 
-    @Argument(parsing: .captureForPassthrough, help: "serve|status [OPTIONS] — passed to clavis-broker.")
+    @Argument(parsing: .captureForPassthrough, help: "serve|status [OPTIONS] - passed to clavis-broker.")
     var arguments: [String] = []
 
     func run() async throws {

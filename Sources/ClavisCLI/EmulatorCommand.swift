@@ -18,7 +18,7 @@ struct EmulatorCommand: AsyncParsableCommand {
             See `clavis-emulator --help` and docs/emulator.md.
             """)
 
-    @Argument(parsing: .captureForPassthrough, help: "init|serve [OPTIONS] — passed to clavis-emulator.")
+    @Argument(parsing: .captureForPassthrough, help: "init|serve [OPTIONS] - passed to clavis-emulator.")
     var arguments: [String] = []
 
     func run() async throws {

@@ -27,7 +27,7 @@ struct RunCommand: AsyncParsableCommand {
     var noInherit = false
     @OptionGroup var options: SourceOptions
     @OptionGroup(title: "Key Vault credential (for keyvault: references; default: AZURE_* variables, then managed identity)") var credentials: CredentialOptions
-    @Argument(parsing: .captureForPassthrough, help: "-- CMD [ARGS…]")
+    @Argument(parsing: .captureForPassthrough, help: "-- CMD [ARGS...]")
     var command: [String] = []
 
     func run() async throws {

@@ -15,7 +15,7 @@ struct ScanCommand: AsyncParsableCommand {
             Suppress one line with a `clavis:allow` comment. Honours .gitignore in git work trees; skips .build/ and binary files.
             """)
 
-    @Argument(parsing: .allUnrecognized, help: "[--json|--sarif] [--allowlist FILE] [--min-confidence C] PATH…")
+    @Argument(parsing: .allUnrecognized, help: "[--json|--sarif] [--allowlist FILE] [--min-confidence C] PATH...")
     var arguments: [String] = []
 
     func run() async throws {

@@ -18,7 +18,7 @@ struct SecretCommand: AsyncParsableCommand {
         @Argument(help: "The secret reference, e.g. env:NAME, credential:NAME, dir:/path#NAME.")
         var reference: String
 
-        @Flag(help: "Print {\"reference\": …, \"value\": …} as JSON.")
+        @Flag(help: "Print {\"reference\": ..., \"value\": ...} as JSON.")
         var json = false
 
         @OptionGroup var options: SourceOptions

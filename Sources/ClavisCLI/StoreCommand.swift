@@ -25,7 +25,7 @@ struct StoreCommand: AsyncParsableCommand {
 
         @Argument(help: "The store, age:/absolute/path/store.age.")
         var store: String
-        @Option(name: .customLong("recipient"), help: "An age1… recipient (repeatable).")
+        @Option(name: .customLong("recipient"), help: "An age1... recipient (repeatable).")
         var recipients: [String] = []
         @Option(help: "A file of recipients, one per line.")
         var recipientsFile: String?
@@ -112,7 +112,7 @@ struct StoreCommand: AsyncParsableCommand {
         struct Add: AsyncParsableCommand {
             static let configuration = CommandConfiguration(commandName: "add", abstract: "Add recipients.")
             @Argument(help: "The store.") var store: String
-            @Argument(help: "age1… recipients.") var recipients: [String]
+            @Argument(help: "age1... recipients.") var recipients: [String]
             @OptionGroup var options: SourceOptions
             func run() async throws {
                 let store = AgeStore(path: try StoreCommand.storePath(store), unlock: options.ageUnlock)
@@ -124,7 +124,7 @@ struct StoreCommand: AsyncParsableCommand {
         struct Remove: AsyncParsableCommand {
             static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove recipients (never the last one).")
             @Argument(help: "The store.") var store: String
-            @Argument(help: "age1… recipients.") var recipients: [String]
+            @Argument(help: "age1... recipients.") var recipients: [String]
             @OptionGroup var options: SourceOptions
             func run() async throws {
                 let store = AgeStore(path: try StoreCommand.storePath(store), unlock: options.ageUnlock)
@@ -141,7 +141,7 @@ struct StoreCommand: AsyncParsableCommand {
             discussion: "Open with --identity/--passphrase-file (or the environment); the new protection comes from --to/--to-file or --new-passphrase[-file].")
 
         @Argument(help: "The store.") var store: String
-        @Option(name: .customLong("to"), help: "A new age1… recipient (repeatable).")
+        @Option(name: .customLong("to"), help: "A new age1... recipient (repeatable).")
         var recipients: [String] = []
         @Option(name: .customLong("to-file"), help: "A file of new recipients.")
         var recipientsFile: String?

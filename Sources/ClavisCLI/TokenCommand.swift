@@ -68,8 +68,8 @@ struct TokenCommand: AsyncParsableCommand {
         discussion: """
             `clavis token OPTIONS` is `clavis token get OPTIONS`:
               clavis token [get] --tenant T --client-id C (--secret REF | --certificate PEM | --managed-identity | --workload-identity)
-                           [--scope S | --resource R] [--authority URL] [--v1] [--require-role R]… [--json]
-              clavis token decode [--require-role R]… [--verify [--authority URL] | --offline] < token.jwt
+                           [--scope S | --resource R] [--authority URL] [--v1] [--require-role R]... [--json]
+              clavis token decode [--require-role R]... [--verify [--authority URL] | --offline] < token.jwt
             Every option: clavis token get --help, clavis token decode --help.
             """,
         subcommands: [Get.self, Decode.self],

@@ -11,7 +11,7 @@ extension DefenderCommand {
         static let configuration = CommandConfiguration(
             commandName: "watch",
             abstract: "Poll incidents and print each new or changed one once, as JSON lines (for a SIEM), until SIGTERM.",
-            discussion: "Reads the whole window (lastUpdateTime ≥ cursor − overlap, every page), orders it locally, and saves a checkpoint after it, so a restart loses nothing. Throttling is waited out (up to an hour). Tokens are refreshed ahead of expiry.")
+            discussion: "Reads the whole window (lastUpdateTime >= cursor - overlap, every page), orders it locally, and saves a checkpoint after it, so a restart loses nothing. Throttling is waited out (up to an hour). Tokens are refreshed ahead of expiry.")
 
         @OptionGroup var api: APIOptions
         @Option(help: "Seconds between polls.") var interval: Int = 60

@@ -12,7 +12,7 @@ import Glibc
 struct EmulatorTool: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clavis-emulator",
-        abstract: "The local stand-in for Entra ID, Key Vault and Defender (also run as `clavis emulator …`).",
+        abstract: "The local stand-in for Entra ID, Key Vault and Defender (also run as `clavis emulator ...`).",
         subcommands: [ServeCommand.self, InitCommand.self])
 
     /// Runs the command; failures are one `error:` line on stderr.

@@ -18,7 +18,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "With --tls: write the CA certificate (PEM) here, to trust it.") var caOut: String?
     @Flag(help: "Allow a --host that is not loopback. The emulator's /_emulator admin routes have no authentication: anyone who reaches the port can add apps and mint tokens.")
     var allowRemote = false
-    @Flag(help: "With --tls: serve under Azure's own names on port 443 (needs root or CAP_NET_BIND_SERVICE), so Microsoft's SDKs run with production settings: login.microsoftonline.com, api.security.microsoft.com and graph.microsoft.com on 127.0.78.1, each vault as NAME.vault.azure.net on 127.0.78.2, 127.0.78.3, … (docs/emulator.md).")
+    @Flag(help: "With --tls: serve under Azure's own names on port 443 (needs root or CAP_NET_BIND_SERVICE), so Microsoft's SDKs run with production settings: login.microsoftonline.com, api.security.microsoft.com and graph.microsoft.com on 127.0.78.1, each vault as NAME.vault.azure.net on 127.0.78.2, 127.0.78.3, ... (docs/emulator.md).")
     var azureNames = false
     @Option(help: "With --azure-names: write the hosts file that maps those names here (bind it over /etc/hosts in a private mount namespace).")
     var hostsOut: String?

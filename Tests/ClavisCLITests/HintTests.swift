@@ -69,6 +69,21 @@ import Testing
         }
         #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
     }
+
+    /// Help text is ASCII: swift-argument-parser's generate-manual drops every other character from
+    /// the manual pages (`age >= 1.3` came out as `age  1.3`), so a `≥`, `…` or `—` in an abstract,
+    /// discussion or help string would lose meaning in the packaged man pages.
+    @Test func helpTextOfEveryExecutableIsASCII() async throws {
+        var problems: [String] = []
+        for executable in ["clavis", "clavis-broker", "clavis-emulator"] {
+            let dump = try await Command.run(Command.buildDirectory + "/" + executable, ["--experimental-dump-help"], timeout: .seconds(30))
+            #expect(dump.status == 0, "\(executable): \(dump.stderr)")
+            for line in dump.output.split(separator: "\n") where line.unicodeScalars.contains(where: { !$0.isASCII }) {
+                problems.append("\(executable): \(line.trimmingCharacters(in: .whitespaces))")
+            }
+        }
+        #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
+    }
 }
 
 /// Options named in plain `hint:` text (not inside a backticked command) exist on some command.
