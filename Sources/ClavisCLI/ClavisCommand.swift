@@ -15,12 +15,17 @@ struct ClavisCommand: AsyncParsableCommand {
             A secret is named by a reference such as env:APP_SECRET, credential:app-secret,
             dir:/run/secrets#token. Values never go on the command line: `secret set` reads stdin
             or prompts without echo. Shell completions: clavis --generate-completion-script bash|zsh|fish
+            Every command also takes --verbose: each request Clavis makes (method, host, path, status,
+            time) is logged on stderr, as with CLAVIS_LOG_LEVEL=debug; never a secret or a token.
+            With --json (or --format json), a failure is also printed on stdout as one JSON line,
+            {"error": {"code": ..., "message": ..., "hint": ..., "traceId": ...}}.
             """,
         version: ClavisVersion.string,
         subcommands: [SecretCommand.self, TokenCommand.self, AppCommand.self, DefenderCommand.self, ConsentURLCommand.self, EmulatorCommand.self, BrokerCommand.self, RunCommand.self, ScanCommand.self, StoreCommand.self, AgeCommand.self, KeygenCommand.self, DoctorCommand.self, DemoCommand.self]
     )
 
-    /// Runs the command, printing failures as one `error:` line on stderr.
+    /// Runs the command, printing failures as one `error:` line on stderr — and, when the caller
+    /// asked for JSON, also as `{"error": {...}}` on stdout (see ``ErrorReport``).
     static func main() async {
         // Before any secret is read: no core dumps, no same-user debugger.
         ProcessProtection.makeNonDumpable()
@@ -29,33 +34,40 @@ struct ClavisCommand: AsyncParsableCommand {
             handler.logLevel = LogSettings.level
             return handler
         }
+        let invocation = Invocation.current
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(invocation.arguments)
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try command.run()
             }
-        } catch let error as ClavisError {
-            Terminal.printError("\(error)")
-            // Microsoft support's ids, kept off the one-line error: shown at CLAVIS_LOG_LEVEL=debug.
-            if LogSettings.level <= .debug, let entra = error.cause as? EntraError, let ids = entra.supportIds {
+        } catch {
+            let (message, status) = describe(error)
+            if status == 0 { exit(withError: error) }  // --help, --version
+            if !message.isEmpty { Terminal.printError(message) }
+            // Microsoft support's ids, kept off the one-line error: with --verbose or CLAVIS_LOG_LEVEL=debug.
+            if LogSettings.level <= .debug, let entra = (error as? ClavisError)?.cause as? EntraError, let ids = entra.supportIds {
                 Terminal.note("Entra ID \(ids)")
             }
-            Glibc.exit(1)
-        } catch let error as AgeError {
-            Terminal.printError("\(error)")
-            Glibc.exit(1)
-        } catch let error as CLIFailure {
-            Terminal.printError(error.message)
-            Glibc.exit(error.exitCode)
-        } catch {
+            if invocation.wantsJSON {
+                try? Terminal.printJSONLine(ErrorReport(error, message: message, exitCode: status))
+            }
+            Glibc.exit(status)
+        }
+    }
+
+    /// The one-line message (without `error: `) and the exit status for a failure.
+    static func describe(_ error: any Error) -> (message: String, status: Int32) {
+        switch error {
+        case let error as ClavisError: return ("\(error)", 1)
+        case let error as AgeError: return ("\(error)", 1)
+        case let error as CLIFailure: return (error.message, error.exitCode)
+        default:
             let code = exitCode(for: error)
-            if code == .success { exit(withError: error) }
             var message = fullMessage(for: error)
             if message.hasPrefix("Error: ") { message = String(message.dropFirst("Error: ".count)) }
-            if !message.isEmpty { Terminal.printError(message) }
-            Glibc.exit(code.rawValue)
+            return (message, code.rawValue)
         }
     }
 }
@@ -66,12 +78,12 @@ struct CLIFailure: Error {
     var exitCode: Int32 = 1
 }
 
-/// The log level: `CLAVIS_LOG_LEVEL` (trace…critical), default `warning`. Logs go to stderr.
+/// The log level: `CLAVIS_LOG_LEVEL` (trace…critical), default `warning`; `--verbose` makes it
+/// at least `debug` (each request: method, host, path, status, time). Logs go to stderr.
 enum LogSettings {
     static var level: Logger.Level {
-        guard let raw = getenv("CLAVIS_LOG_LEVEL"), let level = Logger.Level(rawValue: String(cString: raw).lowercased()) else {
-            return .warning
-        }
-        return level
+        var level = Logger.Level.warning
+        if let raw = getenv("CLAVIS_LOG_LEVEL"), let chosen = Logger.Level(rawValue: String(cString: raw).lowercased()) { level = chosen }
+        return Invocation.current.verbose ? min(level, .debug) : level
     }
 }

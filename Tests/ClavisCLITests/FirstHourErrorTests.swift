@@ -43,11 +43,15 @@ import Testing
             echo "token $?" > statuses
             CLAVIS_LOG_LEVEL=debug clavis token $common --tenant 11111111-2222-4333-8444-555555555555 --secret "dir:$PWD/emu/secrets#app-secret" > bad.out 2> bad.err
             echo "bad $?" >> statuses
+            clavis token $common --tenant "$tenant" --secret "dir:$PWD/emu/secrets#app-secret" --verbose > verbose.out 2> verbose.err
+            echo "verbose $?" >> statuses
+            clavis token $common --tenant 11111111-2222-4333-8444-555555555555 --secret "dir:$PWD/emu/secrets#app-secret" --json > json.out 2> json.err
+            echo "json $?" >> statuses
             """
         let result = try await Command.run("sh", ["-c", script, "sh", directory.path, Command.buildDirectory, String(port)], timeout: .seconds(120))
         #expect(result.status == 0, "\(result.stderr)")
         func read(_ name: String) -> String { (try? String(contentsOfFile: directory.file(name), encoding: .utf8)) ?? "" }
-        #expect(read("statuses") == "token 0\nbad 1\n")
+        #expect(read("statuses") == "token 0\nbad 1\nverbose 0\njson 1\n")
         let secret = read("emu/secrets/app-secret").trimmingCharacters(in: .newlines)
         let log = read("token.err")
         #expect(log.contains("clavis.http.method=POST") && log.contains("clavis.http.status=200") && log.contains("clavis.http.ms="), "\(log)")
@@ -55,5 +59,32 @@ import Testing
         #expect(!log.contains(read("token.out").trimmingCharacters(in: .newlines)))  // the token itself is never logged
         let bad = read("bad.err").split(separator: "\n").filter { !$0.contains(" debug ") }
         #expect(bad.count == 2 && bad[0].hasPrefix("error: unknown tenant: ") && bad[1].hasPrefix("Entra ID trace "), "\(bad)")
+        // --verbose (in any position) is CLAVIS_LOG_LEVEL=debug: the same request lines, no secret, the value alone on stdout.
+        let verbose = read("verbose.err")
+        #expect(verbose.contains("clavis.http.method=POST") && verbose.contains("clavis.http.status=200"), "\(verbose)")
+        #expect(!verbose.contains(secret) && !verbose.contains(read("verbose.out").trimmingCharacters(in: .newlines)))
+        #expect(read("verbose.out").split(separator: "\n").count == 1)
+        // --json: the one error line on stderr, and the error as a JSON object on stdout with the support ids.
+        #expect(read("json.err").split(separator: "\n").count == 1 && read("json.err").hasPrefix("error: unknown tenant: "), "\(read("json.err"))")
+        let report = try JSONSerialization.jsonObject(with: Data(read("json.out").utf8)) as? [String: Any]
+        let body = try #require(report?["error"] as? [String: Any], "\(read("json.out"))")
+        #expect(body["code"] as? String == "unknown-tenant")
+        #expect(body["exitCode"] as? Int == 1)
+        #expect((body["message"] as? String)?.hasPrefix("unknown tenant: ") == true)
+        #expect((body["traceId"] as? String)?.isEmpty == false)
+        #expect(!read("json.out").contains(secret))
+    }
+
+    /// `--verbose` is taken out of the arguments only before `--`: after it, it belongs to the
+    /// program `clavis run` starts. And a usage error under `--json` is a JSON object too.
+    @Test func verboseAfterDoubleDashIsTheChildsAndUsageErrorsAreJSON() async throws {
+        let run = try await Command.clavis(["run", "--verbose", "--", "sh", "-c", "printf '%s\\n' \"$@\"", "sh", "--verbose"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.output == "--verbose\n")
+        let usage = try await Command.clavis(["secret", "get", "--json", "--no-such-option"])
+        #expect(usage.status == 64)
+        #expect(usage.stderr.hasPrefix("error: "))
+        let report = try JSONSerialization.jsonObject(with: usage.stdout) as? [String: Any]
+        #expect((report?["error"] as? [String: Any])?["code"] as? String == "usage", "\(usage.output)")
     }
 }

@@ -1,0 +1,71 @@
+import Clavis
+import Foundation
+
+/// What `clavis` was asked before any command parses it: the global `--verbose` flag (taken out
+/// of the arguments, so every command accepts it in any position before `--`) and whether the
+/// caller wants JSON (`--json`, `--format json`, `--sarif`), so a failure can be reported as a
+/// JSON object on stdout as well as the `error:` line on stderr.
+struct Invocation: Sendable {
+    /// The arguments for the command parser: the originals without `--verbose`.
+    var arguments: [String]
+    /// `--verbose` was given: log each request at debug level (as `CLAVIS_LOG_LEVEL=debug`).
+    var verbose: Bool
+    /// The caller asked for machine-readable output.
+    var wantsJSON: Bool
+
+    /// Reads `arguments` (without the program name). Nothing after a `--` is looked at: those
+    /// belong to the program `clavis run` starts, or to the server a passthrough command starts.
+    init(_ arguments: [String]) {
+        let end = arguments.firstIndex(of: "--") ?? arguments.endIndex
+        let ours = arguments[..<end]
+        verbose = ours.contains("--verbose")
+        wantsJSON = ours.contains("--json") || ours.contains("--sarif") || ours.contains("--format=json")
+            || zip(ours, ours.dropFirst()).contains { $0 == "--format" && $1 == "json" }
+        self.arguments = ours.filter { $0 != "--verbose" } + arguments[end...]
+    }
+
+    /// This process's invocation.
+    static let current = Invocation(Array(CommandLine.arguments.dropFirst()))
+}
+
+/// A failure as a JSON object, for callers that asked for JSON: `{"error": {...}}` on stdout.
+struct ErrorReport: Encodable {
+    /// The fields of one failure. `code` is the stable name to branch on (`unknown-tenant`,
+    /// `not-found`, …); `message` is the `error:` line without its prefix.
+    struct Body: Encodable {
+        var code: String
+        /// The broader code `code` refines (`not-found` for `incident-not-found`), if any.
+        var refines: String?
+        var message: String
+        var reference: String?
+        var hint: String?
+        /// Entra ID's `trace_id` and `correlation_id`, for Microsoft support.
+        var traceId: String?
+        var correlationId: String?
+        var exitCode: Int32
+    }
+
+    var error: Body
+
+    init(_ error: any Error, message: String, exitCode: Int32) {
+        var body = Body(code: "failed", message: message, exitCode: exitCode)
+        switch error {
+        case let error as ClavisError:
+            body.code = error.code.rawValue
+            body.refines = error.code.refines
+            body.reference = error.reference
+            body.hint = error.hint
+            if let entra = error.cause as? EntraError {
+                body.traceId = entra.traceId
+                body.correlationId = entra.correlationId
+            }
+        case let error as AgeError:
+            body.code = "age-" + error.kind.rawValue
+        case is CLIFailure:
+            body.code = exitCode == 64 ? "usage" : "failed"
+        default:
+            body.code = exitCode == 64 ? "usage" : "failed"
+        }
+        self.error = body
+    }
+}
