@@ -45,7 +45,9 @@ struct ClavisCommand: AsyncParsableCommand {
         } catch {
             let (message, status) = describe(error)
             if status == 0 { exit(withError: error) }  // --help, --version
-            if !message.isEmpty { Terminal.printError(message) }
+            // An empty message is an exit status a command chose after reporting (scan's findings).
+            guard !message.isEmpty else { Glibc.exit(status) }
+            Terminal.printError(message)
             // Microsoft support's ids, kept off the one-line error: with --verbose or CLAVIS_LOG_LEVEL=debug.
             if LogSettings.level <= .debug, let entra = (error as? ClavisError)?.cause as? EntraError, let ids = entra.supportIds {
                 Terminal.note("Entra ID \(ids)")

@@ -97,10 +97,12 @@ public enum ScanCommandLine {
             if let allowlistPath {
                 allowlist = try Allowlist(contentsOf: allowlistPath)
             } else {
-                for root in paths where FileManager.default.fileExists(atPath: root + "/.clavis-scan-allow") {
-                    let found = try Allowlist(contentsOf: root + "/.clavis-scan-allow")
-                    allowlist.pathGlobs += found.pathGlobs
-                    allowlist.fingerprints.formUnion(found.fingerprints)
+                // The scanned folder's `.clavis-scan-allow` and the repository root's, each once.
+                var read: Set<String> = []
+                for root in paths {
+                    for file in Allowlist.files(applyingTo: root) where read.insert(file).inserted {
+                        allowlist.merge(try Allowlist(contentsOf: file))
+                    }
                 }
             }
             let scanner = SecretScanner(allowlist: allowlist, minimumConfidence: minimum)

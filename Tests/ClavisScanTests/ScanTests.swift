@@ -189,6 +189,28 @@ enum Corpus {
         #expect(allowed.status == 0, "\(allowed.output)")
     }
 
+    /// The repository root's `.clavis-scan-allow` applies whichever folder is scanned, from
+    /// wherever: its `path:` lines are relative to the file's folder (before: read only when the
+    /// root itself was scanned, so `clavis scan src` flagged what the repository had allowed).
+    @Test func theRepositoryRootsAllowlistAppliesToASubfolderScan() async throws {
+        let directory = try tree()
+        try directory.write("src/fixtures/key.py", "client_secret = 'Abc1Q~zyxwvutsrqponmlkjihgfedcba76543210'\n")
+        try directory.write(".clavis-scan-allow", "# test fixtures\npath: src/fixtures/**\n")
+        #expect(try await Command.run("git", ["-C", directory.path, "init", "-q"]).status == 0)
+        func paths(from folder: String, _ arguments: String) async throws -> [String] {
+            let result = try await Command.run("sh", ["-c", "cd \"$1\" && exec \"$2\" scan --json \(arguments)", "sh", folder, Command.clavis])
+            return try JSONDecoder().decode([Finding].self, from: result.stdout).map(\.path).sorted()
+        }
+        #expect(try await paths(from: directory.path, ".") == ["src/app.py"])
+        #expect(try await paths(from: directory.path, "src") == ["src/app.py"])
+        #expect(try await paths(from: directory.file("src"), ".") == ["app.py"])
+        #expect(try await paths(from: directory.file("src"), "fixtures") == [])
+        #expect(try await paths(from: "/", directory.file("src/fixtures")) == [])
+        // Outside a work tree only the scanned folder's own file counts.
+        try FileManager.default.removeItem(atPath: directory.file(".git"))
+        #expect(try await paths(from: directory.path, "src") == ["src/app.py", "src/fixtures/key.py"])
+    }
+
     @Test func respectsGitignoreInAWorkTree() async throws {
         let directory = try tree()
         try directory.write(".gitignore", "src/app.py\n")
