@@ -70,6 +70,32 @@ import Testing
         #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
     }
 
+    /// scripts/doctest checks the command blocks it does not run against the binaries' command
+    /// tree: a drifted block (the old `store rekey --recipient` hint, a misspelled command, an
+    /// option the server executable lacks) fails it, naming each problem.
+    @Test func theDocTestCatchesADriftedBlock() async throws {
+        let directory = try TemporaryDirectory()
+        try directory.write("drift.md", """
+            # A drifted page
+
+            ```sh
+            clavis store rekey age:/srv/store.age --recipient age1example   # placeholder values
+            clavis secrets get env:X
+            sudo clavis emulator serve --config emulator.json --tls --no-such-flag
+            clavis token --tenant T --client-id C --secret env:S --verbose
+            ```
+            """)
+        let script = Self.root.appendingPathComponent("scripts/doctest").path
+        let result = try await Command.run("python3", [script, directory.file("drift.md")], environment: ["CLAVIS_BIN": Command.buildDirectory],
+                                           timeout: .seconds(60))
+        #expect(result.status == 1)
+        #expect(result.output.contains("clavis store rekey: no option --recipient"), "\(result.output)")
+        #expect(result.output.contains("clavis secrets: no such command"))
+        #expect(result.output.contains("clavis-emulator serve: no option --no-such-flag"))
+        #expect(!result.output.contains("token"), "\(result.output)")  // token get is the default subcommand; --verbose is global
+        #expect(result.output.contains("0 passed, 1 failed"))
+    }
+
     /// Help text is ASCII: swift-argument-parser's generate-manual drops every other character from
     /// the manual pages (`age >= 1.3` came out as `age  1.3`), so a `≥`, `…` or `—` in an abstract,
     /// discussion or help string would lose meaning in the packaged man pages.
