@@ -108,7 +108,8 @@ let package = Package(
         .executableTarget(name: "clavis-bench", dependencies: ["ClavisCore", "ClavisIdentity", "ClavisKeyVault", "ClavisDefender", "ClavisEmulator"],
                           path: "Benchmarks/Sources/clavis-bench", swiftSettings: strict),
         // The umbrella a user imports: `SecretResolver.standard` wires every scheme.
-        .target(name: "Clavis", dependencies: ["ClavisCore", "ClavisLocal", "ClavisKeyring", "ClavisAge", "ClavisIdentity", "ClavisKeyVault", "ClavisDefender"], swiftSettings: strict),
+        .target(name: "Clavis", dependencies: ["ClavisCore", "ClavisLocal", "ClavisKeyring", "ClavisAge", "ClavisIdentity", "ClavisKeyVault", "ClavisDefender",
+                                              .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         // A swift-configuration provider that resolves secret references.
         // (swift-configuration's protocol is compiled with NonisolatedNonsendingByDefault; match it.)
         .target(name: "ClavisConfiguration", dependencies: ["ClavisCore", .product(name: "Configuration", package: "swift-configuration")],

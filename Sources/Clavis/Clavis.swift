@@ -4,6 +4,7 @@
 @_exported import ClavisKeyVault
 @_exported import ClavisKeyring
 @_exported import ClavisLocal
+import Logging
 
 extension SecretResolver {
     /// A resolver for every scheme Clavis ships — `env:`, `credential:`, `dir:`, `age:`, `keyring:`, `keyvault:` —
@@ -20,31 +21,33 @@ extension SecretResolver {
     /// - Parameter credential: how `keyvault:` references authenticate (default: the environment
     ///   azure-identity reads, then managed identity; see `CredentialSelection` in ClavisIdentity). An invalid
     ///   selection (e.g. a malformed authority) makes every `keyvault:` read fail with its error.
+    /// - Parameter logger: where the resolver, the keyring, the token cache and the HTTP transport
+    ///   log (debug and trace only; never a value). Default: `Logger.current` at each line.
     public static func standard(interactive: Bool, ageUnlock: AgeUnlock = AgeUnlock(),
-                                credential: CredentialSelection = CredentialSelection()) -> SecretResolver {
-        SecretResolver(standardSources(interactive: interactive, ageUnlock: ageUnlock, credential: credential))
+                                credential: CredentialSelection = CredentialSelection(), logger: Logger? = nil) -> SecretResolver {
+        SecretResolver(standardSources(interactive: interactive, ageUnlock: ageUnlock, credential: credential, logger: logger), logger: logger)
     }
 
     /// Every source of `standard`, e.g. for diagnosis.
     public static func standardSources(interactive: Bool = false, ageUnlock: AgeUnlock = AgeUnlock(),
-                                       credential: CredentialSelection = CredentialSelection()) -> [any SecretSource] {
+                                       credential: CredentialSelection = CredentialSelection(), logger: Logger? = nil) -> [any SecretSource] {
         let local: [any SecretSource] = [
             EnvironmentSource(),
             CredentialSource(),
             DirectorySource(),
             AgeSource(unlock: ageUnlock),
-            KeyringSource(interactive: interactive),
+            KeyringSource(interactive: interactive, logger: logger),
         ]
         // Key Vault is reached with the selected credential; by default as azure-identity would:
         // AZURE_* variables (the secret may itself be a reference to a local source,
         // CLAVIS_CLIENT_SECRET_REF), then managed identity. Its secret never comes from a vault.
         let selected: any TokenCredential
         do {
-            selected = try credential.credential(resolver: SecretResolver(local))
+            selected = try credential.credential(resolver: SecretResolver(local, logger: logger), transport: HTTPTransport(logger: logger))
         } catch {
             selected = FailingCredential(error: error)
         }
-        return local + [KeyVaultSource(credential: CachingTokenCredential(selected))]
+        return local + [KeyVaultSource(credential: CachingTokenCredential(selected, logger: logger), transport: HTTPTransport(logger: logger))]
     }
 }
 

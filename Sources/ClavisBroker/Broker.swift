@@ -41,12 +41,13 @@ public enum Broker {
     /// The broker's services: the TCP endpoint, the Unix socket, and the shutdown watcher (run
     /// them in one `ServiceGroup`). `onStart` is called once both listen.
     public static func buildServices(config: BrokerConfig, resolver: SecretResolver, transport: HTTPTransport = HTTPTransport(),
-                                     logger: Logger = Logger(label: "clavis.broker"), audit: Logger = Logger(label: "clavis.broker.audit"),
+                                     logger: Logger = Logger.current, audit: Logger = Logger.current,
                                      onStart: @escaping @Sendable (Started) async -> Void = { _ in }) throws -> [any Service] {
         try config.validate()
         var built: [String: BrokerIdentity] = [:]
         for identity in config.identities {
-            built[identity.name] = try BrokerIdentity(identity, defaultAuthority: config.authority, resolver: resolver, transport: transport)
+            built[identity.name] = try BrokerIdentity(identity, defaultAuthority: config.authority, resolver: resolver, transport: transport,
+                                                      logger: logger)
         }
         let identities = built
         let (host, port) = try config.listenAddress()
@@ -90,7 +91,6 @@ public enum Broker {
                                       pending.set(tcp: tcpInner.buildResponder(), unix: unixInner.buildResponder())
                                       await ports.tcpReady(endpoint)
                                   } catch {
-                                      logger.critical("cannot write the users' header files", metadata: ["clavis.error": "\(error)"])
                                       await ports.failed("\(error)")
                                   }
                               }, logger: logger)

@@ -36,7 +36,9 @@ public final class BrokerIdentity: Sendable {
 
     /// Builds the identity from its configuration; secrets are resolved by `resolver` only when a
     /// token is needed (and again on AADSTS7000215/7000222, by ``ClientSecretCredential``).
-    public init(_ identity: BrokerConfig.Identity, defaultAuthority: String?, resolver: SecretResolver, transport: HTTPTransport) throws {
+    /// `logger` gets the token cache's lines, tagged with the identity's name (default: `Logger.current`).
+    public init(_ identity: BrokerConfig.Identity, defaultAuthority: String?, resolver: SecretResolver, transport: HTTPTransport,
+                logger: Logger = Logger.current) throws {
         name = identity.name
         resources = Dictionary(identity.resources.map { (Self.normalise($0), $0) }) { first, _ in first }
         uids = Set(try identity.users.map(Self.uid(of:)))
@@ -54,7 +56,9 @@ public final class BrokerIdentity: Sendable {
             base = ManagedIdentityCredential(clientId: identity.clientId, transport: transport)
         }
         clientId = identity.clientId ?? ""
-        credential = CachingTokenCredential(base, logger: Logger(label: "clavis.broker.tokens"))
+        var tagged = logger
+        tagged[metadataKey: "clavis.broker.identity"] = "\(identity.name)"
+        credential = CachingTokenCredential(base, logger: tagged)
     }
 
     /// A resource as compared: lowercased, without `/.default` and trailing slashes (MSAL and

@@ -45,7 +45,7 @@ struct ExpiryWatch: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             for (name, check, reference) in checks {
                 if let status = await check.check(reference: reference, resolver: resolver), status.warning {
-                    logger.warning("\(status.message)", metadata: ["clavis.broker.identity": "\(name)", "clavis.reference": "\(reference)"])
+                    logger.info("\(status.message)", metadata: ["clavis.broker.identity": "\(name)", "clavis.reference": "\(reference)"])
                 }
             }
             do {

@@ -88,11 +88,17 @@ struct BrokerTool: AsyncParsableCommand {
             try TrustedCAs.validateEnvironment()
             var logger = Logger(label: "clavis.broker")
             logger.logLevel = BrokerTool.logLevel
-            let services = try Broker.buildServices(config: config, resolver: .standard, logger: logger) { started in
+            var audit = Logger(label: "clavis.broker.audit")
+            audit.logLevel = BrokerTool.logLevel
+            let services = try Broker.buildServices(config: config, resolver: .standard(interactive: false, logger: logger), logger: logger,
+                                                    audit: audit) { started in
                 BrokerTool.write(1, started.endpoint + "\n")
                 BrokerTool.write(2, "clavis broker: \(started.endpoint) (IDENTITY_ENDPOINT), socket \(started.socket)\n")
             }
-            try await ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
+            // Library lines without a logger of their own (HTTP, the keyring) go to `Logger.current`: this one.
+            try await withLogger(logger) { logger in
+                try await ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
+            }
         }
     }
 

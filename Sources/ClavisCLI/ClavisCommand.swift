@@ -36,11 +36,16 @@ struct ClavisCommand: AsyncParsableCommand {
         }
         let invocation = Invocation.current
         do {
-            var command = try parseAsRoot(invocation.arguments)
-            if var asyncCommand = command as? any AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
+            // The libraries log through `Logger.current` (swift-log's task-local logger): bind ours.
+            var logger = Logger(label: "clavis")
+            logger.logLevel = LogSettings.level
+            try await withLogger(logger) { _ in
+                var command = try parseAsRoot(invocation.arguments)
+                if var asyncCommand = command as? any AsyncParsableCommand {
+                    try await asyncCommand.run()
+                } else {
+                    try command.run()
+                }
             }
         } catch {
             let (message, status) = describe(error)

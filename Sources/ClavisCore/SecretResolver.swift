@@ -1,3 +1,5 @@
+import Logging
+
 /// The one place that turns a reference string into a source and a secret.
 ///
 /// A resolver maps each scheme to the ``SecretSource`` that serves it. Build one with the sources
@@ -10,10 +12,15 @@
 /// ```
 public struct SecretResolver: Sendable {
     private var sourcesByScheme: [String: any SecretSource]
+    private let explicitLogger: Logger?
+    /// Where each resolution is logged at debug level (`clavis.reference`, `clavis.source`; never
+    /// a value): the logger given, else the task's (`Logger.current`, swift-log's way for libraries).
+    public var logger: Logger { explicitLogger ?? Logger.current }
 
     /// Creates a resolver serving every scheme of every source. A later source wins a scheme
     /// claimed twice.
-    public init(_ sources: [any SecretSource] = []) {
+    public init(_ sources: [any SecretSource] = [], logger: Logger? = nil) {
+        explicitLogger = logger
         sourcesByScheme = [:]
         for source in sources {
             for scheme in source.schemes { sourcesByScheme[scheme.lowercased()] = source }
@@ -49,9 +56,11 @@ public struct SecretResolver: Sendable {
         return writable
     }
 
-    /// Reads the secret `reference` names.
+    /// Reads the secret `reference` names (one debug line: the reference and the source).
     public func secret(for reference: SecretReference) async throws -> Secret {
-        try await source(for: reference).secret(for: reference)
+        let source = try source(for: reference)
+        logger.debug("resolving secret", metadata: ["clavis.reference": "\(reference)", "clavis.source": "\(source.sourceDescription)"])
+        return try await source.secret(for: reference)
     }
 
     /// Parses `reference` and reads the secret it names.

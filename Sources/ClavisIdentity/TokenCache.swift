@@ -13,101 +13,55 @@ import Logging
 ///   keeps the current token while it is valid — nobody stalls.
 /// - Failures are not cached; a failed background refresh is retried no sooner than
 ///   `failureBackoff` later, while the old token still serves.
-public actor CachingTokenCredential: TokenCredential {
+/// - These are ``RefreshingCache``'s rules, the same as the secret cache's.
+public final class CachingTokenCredential: TokenCredential {
     /// The wrapped credential.
-    public nonisolated let base: any TokenCredential
+    public let base: any TokenCredential
     /// The pause after a failed background refresh.
-    public let failureBackoff: TimeInterval
-    private var entries: [TokenRequestContext: Entry] = [:]
-    /// Bumped by ``removeAll()``: a request started before it must not refill the cache.
-    private var generation = 0
-    private let now: @Sendable () -> Date
-    private let logger: Logger
-
-    private struct Entry {
-        var token: AccessToken?
-        var inFlight: Task<AccessToken, any Error>?
-        var lastFailure: Date?
-    }
+    public let failureBackoff: Duration
+    private let cache: RefreshingCache<TokenRequestContext, AccessToken>
+    /// How long before `expiresOn` a token stops being handed out (it must survive its trip).
+    static let leeway: Duration = .seconds(30)
 
     /// Wraps `base`.
-    public init(_ base: any TokenCredential, failureBackoff: TimeInterval = 5, logger: Logger = Logger(label: "clavis.tokens"),
-                now: @escaping @Sendable () -> Date = { Date() }) {
+    ///
+    /// - Parameters:
+    ///   - base: the credential whose tokens are cached.
+    ///   - failureBackoff: the pause after a failed background refresh.
+    ///   - logger: cache hits (trace) and failed background refreshes (debug), never a token.
+    ///     Default: `Logger.current` (swift-log's task-local logger).
+    ///   - now: the clock, injectable for tests.
+    public init(_ base: any TokenCredential, failureBackoff: Duration = .seconds(5), logger: Logger? = nil,
+                now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }) {
         self.base = base
         self.failureBackoff = failureBackoff
-        self.logger = logger
-        self.now = now
+        cache = RefreshingCache(failureBackoff: failureBackoff, logger: logger, now: now)
     }
 
     /// `cached BASE`.
-    public nonisolated var credentialDescription: String { "cached \(base.credentialDescription)" }
+    public var credentialDescription: String { "cached \(base.credentialDescription)" }
 
     /// A valid token from the cache, or from one shared request.
     public func getToken(_ context: TokenRequestContext) async throws -> AccessToken {
-        let instant = now()
-        var entry = entries[context] ?? Entry()
-        if let token = entry.token, token.isValid(at: instant) {
-            if instant >= token.refreshOn, entry.inFlight == nil,
-               entry.lastFailure.map({ instant.timeIntervalSince($0) >= failureBackoff }) ?? true {
-                entry.inFlight = fetch(context)
-                entries[context] = entry
-                logger.debug("refreshing token ahead of expiry", metadata: ["clavis.token.expires_in_s": "\(Int(token.expiresOn.timeIntervalSince(instant)))"])
-            }
-            logger.trace("token cache hit", metadata: ["clavis.token.resource": "\(context.resource)",
-                                                       "clavis.token.expires_in_s": "\(Int(token.expiresOn.timeIntervalSince(instant)))"])
-            return token
+        let base = base
+        return try await cache.value(for: context, fetch: { try await base.getToken(context) }) { token, fetched in
+            // The token's wall-clock times, as instants of the cache's clock.
+            let wall = Date()
+            func instant(_ date: Date) -> ContinuousClock.Instant { fetched + .milliseconds(Int64(date.timeIntervalSince(wall) * 1000)) }
+            return .init(expires: instant(token.expiresOn) - Self.leeway, refreshFrom: instant(token.refreshOn))
         }
-        if let task = entry.inFlight {
-            logger.trace("token request already in flight: waiting for it", metadata: ["clavis.token.resource": "\(context.resource)"])
-            return try await task.value
-        }
-        let task = fetch(context)
-        entry.inFlight = task
-        entries[context] = entry
-        return try await task.value
     }
 
     /// Forgets every token. A request already under way still answers its callers, but its token
     /// is not cached (it was asked for before the cache was cleared).
     public func removeAll() {
-        entries = [:]
-        generation += 1
+        cache.removeAll()
     }
 
     /// Forgets the token for `context` (a service refused it although it looked valid), unless a
     /// request for a new one is already under way; the wrapped credential is told too.
     public func invalidate(_ context: TokenRequestContext) async {
-        if entries[context]?.inFlight == nil { entries[context] = nil }
+        cache.invalidate(context, keepingInFlight: true)
         await base.invalidate(context)
-    }
-
-    private func fetch(_ context: TokenRequestContext) -> Task<AccessToken, any Error> {
-        let started = generation
-        return Task {
-            do {
-                let token = try await base.getToken(context)
-                finish(context, .success(token), generation: started)
-                return token
-            } catch {
-                finish(context, .failure(error), generation: started)
-                throw error
-            }
-        }
-    }
-
-    private func finish(_ context: TokenRequestContext, _ result: Result<AccessToken, any Error>, generation started: Int) {
-        guard started == generation else { return }  // cleared meanwhile: the entry belongs to a newer request, if any
-        var entry = entries[context] ?? Entry()
-        entry.inFlight = nil
-        switch result {
-        case .success(let token):
-            entry.token = token
-            entry.lastFailure = nil
-        case .failure(let error):
-            entry.lastFailure = now()
-            // The caller gets the error itself; a warning here would print it twice.
-            logger.debug("token request failed", metadata: ["clavis.error": "\(error)"])
-        }
-        entries[context] = entry
     }
 }

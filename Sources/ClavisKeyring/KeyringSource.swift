@@ -24,17 +24,19 @@ public struct KeyringSource: AnnotatedSecretSource {
     public var timeout: Duration
     /// Whether a locked collection may be unlocked through the provider's prompt.
     public var interactive: Bool
-    private let logger: Logger
+    private let explicitLogger: Logger?
+    /// The logger given, else the task's (`Logger.current`).
+    private var logger: Logger { explicitLogger ?? Logger.current }
 
     /// Creates the source.
     ///
     /// - Parameters:
     ///   - timeout: the deadline of each operation (default 5 s; an interactive unlock gets 2 minutes).
     ///   - interactive: allow the provider's unlock prompt (default `false`: fail with `locked`).
-    public init(timeout: Duration = .seconds(5), interactive: Bool = false, logger: Logger = Logger(label: "clavis.keyring")) {
+    public init(timeout: Duration = .seconds(5), interactive: Bool = false, logger: Logger? = nil) {
         self.timeout = timeout
         self.interactive = interactive
-        self.logger = logger
+        explicitLogger = logger
     }
 
     /// `["keyring"]`.

@@ -150,7 +150,7 @@ actor GatedCredential: TokenCredential {
         let context = TokenRequestContext(resource: "https://vault.azure.net")
         let first = Task { try await cache.getToken(context) }
         while await base.pending == 0 { await Task.yield() }
-        await cache.removeAll()
+        cache.removeAll()
         await base.release()
         #expect(try await first.value.token.revealedString() == "token-1")
         let second = Task { try await cache.getToken(context) }

@@ -55,12 +55,14 @@ public struct SecretExpiryCheck: Sendable {
     let transport: HTTPTransport
     /// Warn when the secret expires within this long.
     public var warnWithin: TimeInterval
-    let logger: Logger
+    private let explicitLogger: Logger?
+    /// The logger given, else the task's (`Logger.current`).
+    var logger: Logger { explicitLogger ?? Logger.current }
 
     /// A check for app `clientId` in `tenant`; `warnWithin` defaults to 30 days.
     public init(tenant: String, clientId: String, authority: Authority = .publicCloud, version: EndpointVersion = .v2, graphBaseURL: String? = nil,
                 warnWithin: TimeInterval = TimeInterval(defaultWarningDays) * 86400, transport: HTTPTransport = HTTPTransport(),
-                logger: Logger = Logger(label: "clavis.expiry")) {
+                logger: Logger? = nil) {
         self.tenant = tenant
         self.clientId = clientId
         self.authority = authority
@@ -68,7 +70,7 @@ public struct SecretExpiryCheck: Sendable {
         self.graphBaseURL = graphBaseURL ?? GraphApplicationsClient.baseURL(for: authority)
         self.warnWithin = warnWithin
         self.transport = transport
-        self.logger = logger
+        explicitLogger = logger
     }
 
     /// Reads the secret `reference` names (and its annotations, where its source keeps them) and

@@ -86,7 +86,10 @@ public struct HTTPTransport: Sendable {
     public var retry: RetryPolicy
     /// The deadline of one attempt.
     public var attemptTimeout: Duration
-    let logger: Logger
+    /// Where each request is logged at debug level: the logger given, else the task's
+    /// (`Logger.current`, swift-log's way for libraries); also handed to AsyncHTTPClient.
+    public var logger: Logger { explicitLogger ?? Logger.current }
+    private let explicitLogger: Logger?
 
     /// The process-wide client Clavis uses by default: like AsyncHTTPClient's shared one, but
     /// without AsyncHTTPClient's own retries of connection establishment — a refused connection
@@ -118,11 +121,11 @@ public struct HTTPTransport: Sendable {
 
     /// Creates a transport over `client` (default: ``defaultClient``, made on first use).
     public init(client: HTTPClient? = nil, retry: RetryPolicy = .default, attemptTimeout: Duration = .seconds(30),
-                logger: Logger = Logger(label: "clavis.http")) {
+                logger: Logger? = nil) {
         explicitClient = client
         self.retry = retry
         self.attemptTimeout = attemptTimeout
-        self.logger = logger
+        explicitLogger = logger
     }
 
     /// Sends a request, retrying network errors, 429 and 5xx per ``retry``. Returns the last
@@ -135,6 +138,7 @@ public struct HTTPTransport: Sendable {
         let policy = overrideRetry ?? retry
         let started = ContinuousClock.now
         var attempt = 0
+        let logger = logger
         while true {
             attempt += 1
             var request = HTTPClientRequest(url: url)
@@ -150,7 +154,8 @@ public struct HTTPTransport: Sendable {
                 // past its own deadline, and a probe must not hang.
                 outcome = .success(try await Self.bounded(deadline) {
                     let response = try await client.execute(request, timeout: .nanoseconds(Int64(deadline.components.seconds) * 1_000_000_000
-                                                                                        + deadline.components.attoseconds / 1_000_000_000))
+                                                                                        + deadline.components.attoseconds / 1_000_000_000),
+                                                            logger: logger)
                     let buffer = try await response.body.collect(upTo: Self.maximumBodySize)
                     return HTTPReply(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
                                      body: Array(buffer.readableBytesView))
@@ -160,7 +165,7 @@ public struct HTTPTransport: Sendable {
             } catch {
                 outcome = .failure(error)
             }
-            logAttempt(method, url, attempt: attempt, started: attemptStarted, outcome: outcome)
+            if case .success(let reply) = outcome { logAttempt(method, url, attempt: attempt, started: attemptStarted, reply: reply, logger: logger) }
             let retryAfter: Duration?
             switch outcome {
             case .success(let reply):
@@ -183,16 +188,19 @@ public struct HTTPTransport: Sendable {
                 }
                 return HTTPReply(status: 0, headers: [], body: [])
             }
-            logger.debug("retrying HTTP request", metadata: ["clavis.http.host": "\(Self.host(url))", "clavis.http.attempt": "\(attempt)",
-                                                              "clavis.http.wait_ms": "\(wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000)"])
+            // A failed attempt is logged only here, when it is retried: the last one is thrown instead.
+            var metadata: Logger.Metadata = ["clavis.http.host": "\(Self.host(url))", "clavis.http.attempt": "\(attempt)",
+                                             "clavis.http.wait_ms": "\(wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000)"]
+            if case .failure(let error) = outcome { metadata["clavis.http.error"] = "\(Self.describe(error))" }
+            logger.debug("retrying HTTP request", metadata: metadata)
             try await Task.sleep(for: wait)
         }
     }
 
-    /// One debug line per attempt (`CLAVIS_LOG_LEVEL=debug`): method, host, path, status or error,
-    /// time — never the query, a header or a body, so no secret or token.
+    /// One debug line per answered attempt (`CLAVIS_LOG_LEVEL=debug`, `--verbose`): method, host,
+    /// path, status, time — never the query, a header or a body, so no secret or token.
     private func logAttempt(_ method: HTTPMethod, _ url: String, attempt: Int, started: ContinuousClock.Instant,
-                            outcome: Result<HTTPReply, any Error>) {
+                            reply: HTTPReply, logger: Logger) {
         let elapsed = ContinuousClock.now - started
         let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
         var metadata: Logger.Metadata = [
@@ -200,10 +208,7 @@ public struct HTTPTransport: Sendable {
             "clavis.http.path": "\(URLComponents(string: url)?.path ?? "")", "clavis.http.attempt": "\(attempt)",
             "clavis.http.ms": "\(milliseconds)",
         ]
-        switch outcome {
-        case .success(let reply): metadata["clavis.http.status"] = "\(reply.status)"
-        case .failure(let error): metadata["clavis.http.error"] = "\(Self.describe(error))"
-        }
+        metadata["clavis.http.status"] = "\(reply.status)"
         logger.debug("HTTP request", metadata: metadata)
     }
 
