@@ -20,20 +20,20 @@ struct ExpiryWatch: Service {
     init(config: BrokerConfig, resolver: SecretResolver, transport: HTTPTransport, logger: Logger,
          environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         let window = Self.window(environment["CLAVIS_SECRET_EXPIRY_WARNING"])
-        firstCheck = .seconds(environment["CLAVIS_BROKER_EXPIRY_FIRST_CHECK"].map { Self.window($0) } ?? 600)
+        firstCheck = environment["CLAVIS_BROKER_EXPIRY_FIRST_CHECK"].map { Self.window($0) } ?? .seconds(600)
         self.resolver = resolver
         self.logger = logger
         checks = try config.identities.compactMap { identity in
-            guard window > 0, let secret = identity.secret, let tenant = identity.tenant, let clientId = identity.clientId else { return nil }
+            guard window > .zero, let secret = identity.secret, let tenant = identity.tenant, let clientId = identity.clientId else { return nil }
             let authority = try (identity.authority ?? config.authority).map(Authority.init) ?? Authority.fromEnvironment()
             return (identity.name, SecretExpiryCheck(tenant: tenant, clientId: clientId, authority: authority, warnWithin: window, transport: transport),
                     try SecretReference(parsing: secret))
         }
     }
 
-    /// `30d`, `12h`, `0s`… in seconds; the default window when unset or unreadable.
-    static func window(_ text: String?) -> TimeInterval {
-        text.flatMap(DurationText.seconds) ?? TimeInterval(SecretExpiryCheck.defaultWarningDays) * 86_400
+    /// `30d`, `12h`, `0s`…; the default window when unset or unreadable.
+    static func window(_ text: String?) -> Duration {
+        text.flatMap(DurationText.parse) ?? .seconds(SecretExpiryCheck.defaultWarningDays * 86_400)
     }
 
     func run() async throws {

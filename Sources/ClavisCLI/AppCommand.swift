@@ -96,9 +96,9 @@ struct AppCommand: AsyncParsableCommand {
         @OptionGroup var sources: SourceOptions
 
         func run() async throws {
-            guard let lifetimeSeconds = DurationText.seconds(lifetime), lifetimeSeconds > 0,
-                  let overlapSeconds = DurationText.seconds(overlap), overlapSeconds >= 0,
-                  let verifySeconds = DurationText.seconds(verifyTimeout), verifySeconds > 0 else {
+            guard let lifetime = DurationText.parse(lifetime), lifetime > .zero,
+                  let overlap = DurationText.parse(overlap), overlap >= .zero,
+                  let verifyTimeout = DurationText.parse(verifyTimeout), verifyTimeout > .zero else {
                 throw CLIFailure(message: "--lifetime, --overlap and --verify-timeout take durations such as 180d, 7d, 300s", exitCode: 64)
             }
             guard let secret = credentials.secret else {
@@ -110,11 +110,11 @@ struct AppCommand: AsyncParsableCommand {
             var rotation = SecretRotation(reference: reference, source: source, tenant: try credentials.requiredTenant(),
                                           clientId: try credentials.requiredClientId(), authority: try credentials.resolvedAuthority(),
                                           version: credentials.v1 ? .v1 : .v2, graphBaseURL: try graph.baseURL(credentials))
-            rotation.lifetime = lifetimeSeconds
-            rotation.overlap = overlapSeconds
-            rotation.verifyTimeout = .seconds(verifySeconds)
+            rotation.lifetime = lifetime
+            rotation.overlap = overlap
+            rotation.verifyTimeout = verifyTimeout
             if let ifExpiresWithin {
-                guard let within = DurationText.seconds(ifExpiresWithin) else { throw CLIFailure(message: "--if-expires-within takes a duration such as 45d", exitCode: 64) }
+                guard let within = DurationText.parse(ifExpiresWithin) else { throw CLIFailure(message: "--if-expires-within takes a duration such as 45d", exitCode: 64) }
                 rotation.onlyIfExpiringWithin = within
             }
             rotation.progress = { Terminal.note($0) }

@@ -47,8 +47,8 @@ struct DefenderCommand: AsyncParsableCommand {
             var clauses: [String] = []
             if let status { clauses.append("status eq '\(status)'") }
             if let since {
-                guard let seconds = DurationText.seconds(since) else { throw CLIFailure(message: "--since takes a duration such as 24h, 7d or 30m", exitCode: 64) }
-                clauses.append("lastUpdateTime ge \(Timestamp(Date().addingTimeInterval(-seconds)).odataLiteral)")
+                guard let window = DurationText.parse(since) else { throw CLIFailure(message: "--since takes a duration such as 24h, 7d or 30m", exitCode: 64) }
+                clauses.append("lastUpdateTime ge \(Timestamp(Date().addingTimeInterval(-window.inSeconds)).odataLiteral)")
             }
             let stream = try api.client().incidents(filter: clauses.isEmpty ? nil : clauses.joined(separator: " and "), expandAlerts: expandAlerts, limit: top) { count in
                 Terminal.note("… \(count) incidents")

@@ -8,19 +8,19 @@ struct ExpiryOptions: ParsableArguments {
     @Option(help: "Warn when the client secret (--secret) expires within this long, e.g. 30d (also CLAVIS_SECRET_EXPIRY_WARNING; 0s: never).")
     var expiryWarning: String?
 
-    func threshold() throws -> TimeInterval {
+    func threshold() throws -> Duration {
         let text = expiryWarning ?? ProcessInfo.processInfo.environment["CLAVIS_SECRET_EXPIRY_WARNING"] ?? "30d"
-        guard let seconds = DurationText.seconds(text), seconds >= 0 else {
+        guard let within = DurationText.parse(text), within >= .zero else {
             throw CLIFailure(message: "--expiry-warning takes a duration such as 30d", exitCode: 64)
         }
-        return seconds
+        return within
     }
 
     /// The check for the secret `credentials` names; `nil` when there is no `--secret` or the
     /// warning is off.
     func check(_ credentials: CredentialOptions) throws -> (check: SecretExpiryCheck, reference: SecretReference)? {
         let within = try threshold()
-        guard within > 0, let secret = credentials.secret else { return nil }
+        guard within > .zero, let secret = credentials.secret else { return nil }
         let check = SecretExpiryCheck(tenant: try credentials.requiredTenant(), clientId: try credentials.requiredClientId(),
                                       authority: try credentials.resolvedAuthority(), version: credentials.v1 ? .v1 : .v2, warnWithin: within)
         return (check, try SecretReference(parsing: secret))

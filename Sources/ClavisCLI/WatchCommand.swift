@@ -23,13 +23,13 @@ extension DefenderCommand {
         @OptionGroup var expiry: ExpiryOptions
 
         func run() async throws {
-            guard let lookbackSeconds = DurationText.seconds(lookback) else { throw CLIFailure(message: "--lookback takes a duration such as 7d", exitCode: 64) }
-            let watcher = IncidentWatcher(client: try api.client(waitBudget: .seconds(3700)), checkpointPath: checkpoint, overlap: TimeInterval(overlap),
+            guard let lookback = DurationText.parse(lookback) else { throw CLIFailure(message: "--lookback takes a duration such as 7d", exitCode: 64) }
+            let watcher = IncidentWatcher(client: try api.client(waitBudget: .seconds(3700)), checkpointPath: checkpoint, overlap: .seconds(overlap),
                                           extraFilter: status.map { "status eq '\($0)'" })
             // Warn at start, then daily, when the client secret in use expires soon.
             let checkExpiry = try expiry.warner(api.credentials, resolver: CLIContext.resolver(api.sources))
             await checkExpiry()
-            let service = WatchService(watcher: watcher, interval: interval, lookback: lookbackSeconds, once: once, checkExpiry: checkExpiry)
+            let service = WatchService(watcher: watcher, interval: interval, lookback: lookback, once: once, checkExpiry: checkExpiry)
             if once {
                 try await service.pollOnce(try watcher.loadCheckpoint())
                 return
@@ -45,7 +45,7 @@ extension DefenderCommand {
 struct WatchService: Service {
     let watcher: IncidentWatcher
     let interval: Int
-    let lookback: TimeInterval
+    let lookback: Duration
     let once: Bool
     var checkExpiry: @Sendable () async -> Void = {}
 

@@ -32,12 +32,12 @@ public struct IncidentWatcher: Sendable {
     /// Where the checkpoint lives (nil: in memory only).
     public let checkpointPath: String?
     /// How far before the cursor each poll looks again.
-    public let overlap: TimeInterval
+    public let overlap: Duration
     /// An extra OData filter (e.g. `status eq 'Active'`).
     public let extraFilter: String?
 
     /// Creates a watcher.
-    public init(client: DefenderClient, checkpointPath: String?, overlap: TimeInterval = 600, extraFilter: String? = nil) {
+    public init(client: DefenderClient, checkpointPath: String?, overlap: Duration = .seconds(600), extraFilter: String? = nil) {
         self.client = client
         self.checkpointPath = checkpointPath
         self.overlap = overlap
@@ -57,8 +57,8 @@ public struct IncidentWatcher: Sendable {
 
     /// Where a poll from `checkpoint` starts: the cursor minus the overlap, or `lookback` (default
     /// 30 days) before `now` on a first poll.
-    public func windowStart(from checkpoint: Checkpoint, lookback: TimeInterval? = nil, now: Date = Date()) -> Timestamp {
-        checkpoint.cursor.flatMap(Timestamp.init).map { $0.adding(-overlap) } ?? Timestamp(now.addingTimeInterval(-(lookback ?? 30 * 86400)))
+    public func windowStart(from checkpoint: Checkpoint, lookback: Duration? = nil, now: Date = Date()) -> Timestamp {
+        checkpoint.cursor.flatMap(Timestamp.init).map { $0.adding(.zero - overlap) } ?? Timestamp(now.addingTimeInterval(-(lookback ?? .seconds(30 * 86400)).inSeconds))
     }
 
     /// The `$filter` of a window: `lastUpdateTime ge <start>` with 7 fractional digits (research-15 §1).
@@ -71,7 +71,7 @@ public struct IncidentWatcher: Sendable {
     /// One poll: reads the whole window, emits every incident new or changed since `checkpoint`
     /// through `emit` (as `new` or `changed`, oldest update first), then saves and returns the
     /// updated checkpoint (saved only when it changed).
-    public func poll(from checkpoint: Checkpoint, lookback: TimeInterval? = nil,
+    public func poll(from checkpoint: Checkpoint, lookback: Duration? = nil,
                      emit: (Incident, _ kind: String) throws -> Void, save: (Checkpoint) throws -> Void) async throws -> Checkpoint {
         var state = checkpoint
         let since = windowStart(from: checkpoint, lookback: lookback)
@@ -102,7 +102,7 @@ public struct IncidentWatcher: Sendable {
     /// timestamps; an unparseable entry is dropped).
     func pruned(_ checkpoint: Checkpoint) -> Checkpoint {
         guard let cursor = checkpoint.cursor.flatMap(Timestamp.init) else { return checkpoint }
-        let floor = cursor.adding(-overlap)
+        let floor = cursor.adding(.zero - overlap)
         var copy = checkpoint
         copy.seen = copy.seen.filter { Timestamp($0.value).map { $0 >= floor } ?? false }
         return copy

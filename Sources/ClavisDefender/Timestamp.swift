@@ -96,8 +96,9 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     /// The instant as a `Date` (for display and arithmetic only; compare timestamps, not dates).
     public var date: Date { Date(timeIntervalSince1970: Double(seconds) + Double(ticks) / 10_000_000) }
 
-    /// This timestamp moved by `interval` seconds.
-    public func adding(_ interval: TimeInterval) -> Timestamp {
+    /// This timestamp moved by `duration` (negative: earlier).
+    public func adding(_ duration: Duration) -> Timestamp {
+        let interval = duration.inSeconds
         let delta = Int64((interval * 10_000_000).rounded())
         return Timestamp(seconds: seconds + delta / 10_000_000, ticks: ticks + Int32(delta % 10_000_000))
     }

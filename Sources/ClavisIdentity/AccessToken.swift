@@ -20,8 +20,8 @@ public struct AccessToken: Sendable {
     }
 
     /// Whether it is still usable at `date`, with `leeway` to spare.
-    public func isValid(at date: Date = Date(), leeway: TimeInterval = 30) -> Bool {
-        expiresOn.timeIntervalSince(date) > leeway
+    public func isValid(at date: Date = Date(), leeway: Duration = .seconds(30)) -> Bool {
+        expiresOn.timeIntervalSince(date) > leeway.inSeconds
     }
 }
 

@@ -111,13 +111,13 @@ public struct TokenValidator: Sendable {
     /// Permissions the `roles` claim must hold.
     public var requiredRoles: [String]
     /// Allowed clock skew.
-    public var clockSkew: TimeInterval
+    public var clockSkew: Duration
     let transport: HTTPTransport
     private let keyCache = KeyCache()
 
     /// Creates a validator.
     public init(authority: Authority = .publicCloud, tenant: String? = nil, audiences: [String] = [], requiredRoles: [String] = [],
-                clockSkew: TimeInterval = 300, transport: HTTPTransport = HTTPTransport()) {
+                clockSkew: Duration = .seconds(300), transport: HTTPTransport = HTTPTransport()) {
         self.authority = authority
         self.tenant = tenant
         self.audiences = audiences
@@ -135,10 +135,10 @@ public struct TokenValidator: Sendable {
         guard let expires = decoded.expiresOn else {
             throw ClavisError(.permissionDenied, reference: "token", reason: "the token has no exp (expiry) claim; Entra ID tokens always carry one")
         }
-        if expires.addingTimeInterval(clockSkew) < now {
+        if expires.addingTimeInterval(clockSkew.inSeconds) < now {
             throw ClavisError(.permissionDenied, reference: "token", reason: "the token expired at \(ISO8601DateFormatter().string(from: expires))")
         }
-        if let notBefore = decoded.notBefore, notBefore.addingTimeInterval(-clockSkew) > now {
+        if let notBefore = decoded.notBefore, notBefore.addingTimeInterval(-clockSkew.inSeconds) > now {
             throw ClavisError(.permissionDenied, reference: "token", reason: "the token is not valid before \(ISO8601DateFormatter().string(from: notBefore))")
         }
         if !audiences.isEmpty {

@@ -94,7 +94,7 @@ extension Throttling {
         #expect(Timestamp("1969-12-31T23:59:59.5Z")?.odataLiteral == "1969-12-31T23:59:59.5000000Z")
         let now = Timestamp(Date())
         #expect(Timestamp(now.odataLiteral) == now)
-        #expect(now.adding(-600).adding(600) == now)
+        #expect(now.adding(.seconds(-600)).adding(.seconds(600)) == now)
     }
 
     @Test func oneMappingTableBothWays() {

@@ -102,7 +102,7 @@ import Testing
             let watcher = IncidentWatcher(client: client(D.reader), checkpointPath: nil)
             var emitted: [Incident] = []
             var saves = 0
-            let state = try await watcher.poll(from: .init(), lookback: 40 * 86400, emit: { incident, _ in emitted.append(incident) }, save: { _ in saves += 1 })
+            let state = try await watcher.poll(from: .init(), lookback: .seconds(40 * 86400), emit: { incident, _ in emitted.append(incident) }, save: { _ in saves += 1 })
             #expect(emitted.count == 200 && Set(emitted.map(\.id)).count == 200 && saves == 1)
             let keys = emitted.map { ($0.lastUpdated ?? Timestamp(seconds: 0, ticks: 0), $0.id) }
             #expect(zip(keys, keys.dropFirst()).allSatisfy { $0 < $1 })

@@ -96,7 +96,7 @@ let pagingElapsed = ContinuousClock.now - pagingStart
 let pagingSeconds = Double(pagingElapsed.components.seconds) + Double(pagingElapsed.components.attoseconds) / 1e18
 // Requests per idle `defender watch` poll (issue 15: one request when nothing changed), counted by the emulator.
 let watcher = IncidentWatcher(client: defender, checkpointPath: nil)
-var watched = try await watcher.poll(from: .init(), lookback: 40 * 86400, emit: { _, _ in }, save: { _ in })
+var watched = try await watcher.poll(from: .init(), lookback: .seconds(40 * 86400), emit: { _, _ in }, save: { _ in })
 let requestsBefore = plain.state.statistics["defender"] ?? 0
 for _ in 0..<2 { watched = try await watcher.poll(from: watched, emit: { _, _ in }, save: { _ in }) }
 let idlePollRequests = Double((plain.state.statistics["defender"] ?? 0) - requestsBefore) / 2

@@ -54,14 +54,14 @@ public struct SecretExpiryCheck: Sendable {
     let graphBaseURL: String
     let transport: HTTPTransport
     /// Warn when the secret expires within this long.
-    public var warnWithin: TimeInterval
+    public var warnWithin: Duration
     private let explicitLogger: Logger?
     /// The logger given, else the task's (`Logger.current`).
     var logger: Logger { explicitLogger ?? Logger.current }
 
     /// A check for app `clientId` in `tenant`; `warnWithin` defaults to 30 days.
     public init(tenant: String, clientId: String, authority: Authority = .publicCloud, version: EndpointVersion = .v2, graphBaseURL: String? = nil,
-                warnWithin: TimeInterval = TimeInterval(defaultWarningDays) * 86400, transport: HTTPTransport = HTTPTransport(),
+                warnWithin: Duration = .seconds(defaultWarningDays * 86400), transport: HTTPTransport = HTTPTransport(),
                 logger: Logger? = nil) {
         self.tenant = tenant
         self.clientId = clientId
@@ -106,7 +106,7 @@ public struct SecretExpiryCheck: Sendable {
 
     func status(keyId: String?, end: Date, reference: String, now: Date) -> Status {
         let days = end.timeIntervalSince(now) / 86400
-        let warning = end.timeIntervalSince(now) < warnWithin
+        let warning = end.timeIntervalSince(now) < warnWithin.inSeconds
         let which = "the client secret in \(reference)" + (keyId.map { " (key id \($0))" } ?? "")
         let when = days < 0 ? "expired on \(GraphDate.format(end))" : "expires on \(GraphDate.format(end)), in \(Int(days.rounded(.down))) days"
         let advice = warning ? ": rotate it with `clavis app secret rotate --tenant \(tenant) --client-id \(clientId) --secret \(reference)` (docs/rotation.md)" : ""

@@ -103,14 +103,14 @@ public struct SecretRotation: Sendable {
     let graphResource: String
     let transport: HTTPTransport
     /// How long the new secret is valid.
-    public var lifetime: TimeInterval = 180 * 86400
+    public var lifetime: Duration = .seconds(180 * 86400)
     /// How long the previous secret stays valid after the new one is written (daemons that read
     /// the reference before the write keep working meanwhile).
-    public var overlap: TimeInterval = 7 * 86400
+    public var overlap: Duration = .seconds(7 * 86400)
     /// How long to wait for Entra ID to accept the new secret (it replicates for seconds to minutes).
     public var verifyTimeout: Duration = .seconds(300)
     /// Rotate only when the current secret expires within this long (nil: always).
-    public var onlyIfExpiringWithin: TimeInterval?
+    public var onlyIfExpiringWithin: Duration?
     /// Called between steps (progress, tests).
     public var checkpoint: @Sendable (Step) async -> Void = { _ in }
     /// One line per thing done, for the operator.
@@ -189,7 +189,7 @@ public struct SecretRotation: Sendable {
             progress("the previous secret \(pending) is removed after \(GraphDate.format(due)); run this again then (a timer does it) — not rotating again before that")
             return report
         }
-        if let within = onlyIfExpiringWithin, let end = state.current?.endDateTime, end.timeIntervalSince(now()) > within {
+        if let within = onlyIfExpiringWithin, let end = state.current?.endDateTime, end.timeIntervalSince(now()) > within.inSeconds {
             progress("the secret expires on \(GraphDate.format(end)), later than the threshold: not rotating")
             return report
         }
@@ -201,13 +201,13 @@ public struct SecretRotation: Sendable {
         var report = report
         let started = now()
         let (added, secret) = try await graph.addPassword(objectId: app.id, appId: app.appId, displayName: displayName(at: started),
-                                                          endDateTime: started.addingTimeInterval(lifetime))
+                                                          endDateTime: started.addingTimeInterval(lifetime.inSeconds))
         progress("added secret \(added.keyId) (\(added.displayName ?? "")), valid until \(added.endDateTime.map(GraphDate.format) ?? "?")")
         await checkpoint(.afterAdd)
         try await prove(secret, keyId: added.keyId)
         var annotations = [Annotation.keyId: added.keyId]
         if let end = added.endDateTime { annotations[Annotation.expires] = GraphDate.format(end) }
-        let removeAfter = started.addingTimeInterval(overlap)
+        let removeAfter = started.addingTimeInterval(overlap.inSeconds)
         if let previous {
             annotations[Annotation.previousKeyId] = previous.keyId
             annotations[Annotation.removeAfter] = GraphDate.format(removeAfter)
