@@ -162,14 +162,6 @@ actor PortRelay {
     }
 }
 
-/// The broker could not start.
-public struct BrokerStartFailure: Error, CustomStringConvertible {
-    /// Why.
-    public var reason: String
-    /// `the broker could not start: REASON`.
-    public var description: String { "the broker could not start: \(reason)" }
-}
-
 /// Waits for both endpoints, then tells the caller; a failed start ends the group.
 struct StartNotifier: Service {
     let ports: PortRelay

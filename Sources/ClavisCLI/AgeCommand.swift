@@ -104,7 +104,7 @@ struct KeygenCommand: AsyncParsableCommand {
         let encoded: Secret
         let recipient: String
         if pq {
-            let identity = try PQIdentity.generate()
+            let identity = try HybridIdentity.generate()
             (encoded, recipient) = (identity.encoded(), identity.recipient.description)
         } else {
             let identity = try X25519Identity.generate()

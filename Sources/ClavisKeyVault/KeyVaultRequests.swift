@@ -63,8 +63,8 @@ extension KeyVaultClient {
             attempt += 1
             let reply = try await authenticated(method, url, location: location, body: body, reference: reference, operation: operation)
             if (200..<300).contains(reply.status) { return reply }
-            let error = KeyVaultError.map(reply, reference: reference, operation: operation)
-            guard KeyVaultError.isBeingDeleted(reply) else { throw error }
+            let error = KeyVaultErrorReply.map(reply, reference: reference, operation: operation)
+            guard KeyVaultErrorReply.isBeingDeleted(reply) else { throw error }
             let wait = max(transport.retry.delay(afterAttempt: attempt, retryAfter: nil), polling.interval)
             guard ContinuousClock.now - started + wait <= polling.timeout else { throw error }
             try await Task.sleep(for: wait)

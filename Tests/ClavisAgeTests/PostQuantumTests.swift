@@ -12,29 +12,29 @@ enum SpecExample {
 
 @Suite struct PostQuantumTests {
     @Test func specExampleIdentityGivesTheSpecRecipientByteForByte() async throws {
-        let identity = try PQIdentity(parsing: SpecExample.identity)
+        let identity = try HybridIdentity(parsing: SpecExample.identity)
         #expect(identity.recipient.description == SpecExample.recipient)
         #expect(identity.recipient.publicKey.count == 1216)
-        #expect(try PQRecipient(parsing: SpecExample.recipient).publicKey == identity.recipient.publicKey)
+        #expect(try HybridRecipient(parsing: SpecExample.recipient).publicKey == identity.recipient.publicKey)
         #expect(identity.encoded().revealedString() == SpecExample.identity)
         #expect(!"\(identity)".contains("SECRET-KEY"))
     }
 
     @Test(arguments: [false, true])
-    func roundTripsWithSeveralPQRecipients(armor: Bool) async throws {
-        let identities = try (0..<3).map { _ in try PQIdentity.generate() }
+    func roundTripsWithSeveralHybridRecipients(armor: Bool) async throws {
+        let identities = try (0..<3).map { _ in try HybridIdentity.generate() }
         let plaintext = randomBytes(70_000)
         let sealed = try Age.encrypt(plaintext, to: identities.map { .mlkem768x25519($0.recipient) }, armor: armor)
         #expect(try Age.stanzaTypes(sealed) == ["mlkem768x25519", "mlkem768x25519", "mlkem768x25519"])
         for identity in identities {
             #expect(try Age.decrypt(sealed, identities: [.mlkem768x25519(identity)]).revealedBytes() == plaintext)
         }
-        expectAgeError(.noMatchingIdentity) { _ = try Age.decrypt(sealed, identities: [.mlkem768x25519(try PQIdentity.generate())]) }
+        expectAgeError(.noMatchingIdentity) { _ = try Age.decrypt(sealed, identities: [.mlkem768x25519(try HybridIdentity.generate())]) }
     }
 
     @Test func mixingWithX25519IsRefused() async throws {
         expectAgeError(.invalidRecipients, containing: "cannot be mixed") {
-            _ = try Age.encrypt([1], to: [.mlkem768x25519(try PQIdentity.generate().recipient), .x25519(try X25519Identity.generate().recipient)])
+            _ = try Age.encrypt([1], to: [.mlkem768x25519(try HybridIdentity.generate().recipient), .x25519(try X25519Identity.generate().recipient)])
         }
     }
 
@@ -46,7 +46,7 @@ enum SpecExample {
     }
 
     @Test func unknownStanzasAreIgnoredAndEveryMustIsEnforced() async throws {
-        let identity = try PQIdentity.generate()
+        let identity = try HybridIdentity.generate()
         let fileKey = try Gcrypt.randomKey(16)
         let good = try identity.recipient.wrap(fileKey)
         let unknown = AgeStanza(arguments: ["example.com/other", "x"], body: randomBytes(10))
@@ -112,11 +112,11 @@ enum SpecExample {
         #expect(lines.count == 5, "\(lines)")
     }
 
-    @Test func storeWithPQRecipientsAndRotationFromClassical() async throws {
+    @Test func storeWithHybridRecipientsAndRotationFromClassical() async throws {
         let fixture = try StoreFixture()
         try fixture.store.store(Secret("classical"), named: "a")
         #expect(try !fixture.store.info().isPostQuantum)
-        let pq = try PQIdentity.generate(), pq2 = try PQIdentity.generate()
+        let pq = try HybridIdentity.generate(), pq2 = try HybridIdentity.generate()
         try fixture.directory.write("pq.txt", pq.encoded().revealedString() ?? "")
         // Mixing is refused when adding a PQ recipient to a classical store, and nothing changes.
         let before = try fixture.bytes()

@@ -7,7 +7,7 @@ import ClavisCore
 // payloads stores its pointers with tag bits set, which LeakSanitizer cannot follow, so a global
 // array of them reads as a leak.
 let x25519 = try? X25519Identity(parsing: "AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX")  // clavis:allow (the age spec's published example key)
-let postQuantum = try? PQIdentity(parsing: "AGE-SECRET-KEY-PQ-1FXXDNAH3PUN67YVADUCHXJWT62X2CMZ5W7Y907CNE73RFEQFNJ4QUZHL73")  // clavis:allow (a fuzzing-only key, published here)
+let postQuantum = try? HybridIdentity(parsing: "AGE-SECRET-KEY-PQ-1FXXDNAH3PUN67YVADUCHXJWT62X2CMZ5W7Y907CNE73RFEQFNJ4QUZHL73")  // clavis:allow (a fuzzing-only key, published here)
 
 /// The identities, built per input (see above). A low scrypt work-factor cap keeps each execution
 /// fast; hostile factors fail fast by design.

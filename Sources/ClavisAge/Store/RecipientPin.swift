@@ -94,7 +94,7 @@ extension X25519Identity {
     }
 }
 
-extension PQIdentity {
+extension HybridIdentity {
     /// HKDF of the seed, for ``RecipientPin``.
     func pinKey() throws -> SecureBytes {
         try HKDFSHA256.deriveKey(ikm: seed, salt: [], info: RecipientPin.info)

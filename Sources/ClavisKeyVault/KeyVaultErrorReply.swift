@@ -4,7 +4,7 @@ import Foundation
 
 /// Key Vault's error JSON `{"error":{"code","message","innererror":{"code"}}}`, mapped to
 /// Clavis errors with a hint per case.
-enum KeyVaultError {
+enum KeyVaultErrorReply {
     /// A 409 `ObjectIsBeingDeleted`: a delete or purge of this name is still completing
     /// (Key Vault's soft delete is asynchronous; it passes within seconds).
     static func isBeingDeleted(_ reply: HTTPReply) -> Bool {
