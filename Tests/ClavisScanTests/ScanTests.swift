@@ -194,7 +194,7 @@ enum Corpus {
     /// root itself was scanned, so `clavis scan src` flagged what the repository had allowed).
     @Test func theRepositoryRootsAllowlistAppliesToASubfolderScan() async throws {
         let directory = try tree()
-        try directory.write("src/fixtures/key.py", "client_secret = 'Abc1Q~zyxwvutsrqponmlkjihgfedcba76543210'\n")
+        try directory.write("src/fixtures/key.py", "client_secret = 'Abc1Q~zyxwvutsrqponmlkjihgfedcba76543210'\n")  // clavis:allow (a planted finding)
         try directory.write(".clavis-scan-allow", "# test fixtures\npath: src/fixtures/**\n")
         #expect(try await Command.run("git", ["-C", directory.path, "init", "-q"]).status == 0)
         func paths(from folder: String, _ arguments: String) async throws -> [String] {
