@@ -105,7 +105,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         // Benchmarks that need Swift in-process (token cache); see Benchmarks/.
-        .executableTarget(name: "clavis-bench", dependencies: ["ClavisCore", "ClavisIdentity", "ClavisKeyVault", "ClavisDefender", "ClavisEmulator"],
+        .executableTarget(name: "clavis-bench", dependencies: ["ClavisCore", "ClavisIdentity", "ClavisKeyVault", "ClavisDefender", "ClavisEmulator", "ClavisAge",
+                                                       .product(name: "_CryptoExtras", package: "swift-crypto")],
                           path: "Benchmarks/Sources/clavis-bench", swiftSettings: strict),
         // The umbrella a user imports: `SecretResolver.standard` wires every scheme.
         .target(name: "Clavis", dependencies: ["ClavisCore", "ClavisLocal", "ClavisKeyring", "ClavisAge", "ClavisIdentity", "ClavisKeyVault", "ClavisDefender",

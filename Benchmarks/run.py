@@ -1,5 +1,5 @@
 """The side-by-side benchmark driver: runs every row and prints one table (see Benchmarks/run)."""
-import argparse, json, os, platform, statistics, subprocess, sys, tempfile, time
+import argparse, atexit, json, os, platform, shutil, statistics, subprocess, sys, tempfile, time
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--clavis", required=True)
@@ -21,6 +21,7 @@ def timed(argv, runs, stdin=None, env=None):
 
 
 work = tempfile.mkdtemp(prefix="clavis-bench-")
+atexit.register(shutil.rmtree, work, True)   # it holds a key file: never leave it behind
 started = time.time()
 
 # 1. Token cache, cold start, Key Vault cached read, Defender paging (in-process, clavis-bench).

@@ -50,21 +50,22 @@ public struct AgeError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// The same failure in the Clavis error family, naming `reference`.
+    /// The same failure in the Clavis error family, naming `reference`, with this error as its
+    /// ``ClavisError/cause`` (the one place an age failure becomes a Clavis error).
     public func clavisError(reference: String?) -> ClavisError {
         switch kind {
         case .noMatchingIdentity:
             ClavisError(.wrongKey, reference: reference, reason: description,
-                        hint: "pass the identity file the store was encrypted to (--identity, CLAVIS_AGE_IDENTITY_FILE) or the right passphrase")
+                        hint: "pass the identity file the store was encrypted to (--identity, CLAVIS_AGE_IDENTITY_FILE) or the right passphrase", cause: self)
         case .header, .headerMAC, .payload, .armor:
             ClavisError(.corrupted, reference: reference, reason: description,
-                        hint: "the file is damaged or was altered; restore it from a backup (it was not modified)")
+                        hint: "the file is damaged or was altered; restore it from a backup (it was not modified)", cause: self)
         case .workFactor:
-            ClavisError(.corrupted, reference: reference, reason: description, hint: "raise the cap with --max-work-factor only if you trust the file")
+            ClavisError(.corrupted, reference: reference, reason: description, hint: "raise the cap with --max-work-factor only if you trust the file", cause: self)
         case .invalidKey, .invalidRecipients:
-            ClavisError(.invalidValue, reference: reference, reason: description)
+            ClavisError(.invalidValue, reference: reference, reason: description, cause: self)
         case .crypto:
-            ClavisError(.serviceError, reference: reference, reason: description)
+            ClavisError(.serviceError, reference: reference, reason: description, cause: self)
         }
     }
 }

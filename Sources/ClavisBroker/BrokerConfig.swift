@@ -83,13 +83,13 @@ public struct BrokerConfig: Codable, Sendable {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            throw ClavisError(.notFound, reference: path, reason: "the broker configuration cannot be read")
+            throw ClavisError(.notFound, reference: path, reason: "the broker configuration cannot be read", cause: error)
         }
         let config: BrokerConfig
         do {
             config = try JSONDecoder().decode(BrokerConfig.self, from: data)
         } catch {
-            throw ClavisError(.invalidValue, reference: path, reason: "the broker configuration is not valid: \(Self.describe(error))")
+            throw ClavisError(.invalidValue, reference: path, reason: "the broker configuration is not valid: \(Self.describe(error))", cause: error)
         }
         try config.validate(path: path)
         return config

@@ -64,7 +64,7 @@ public enum SecretEnvironment {
         } catch {
             throw ClavisError(.invalidReference, reference: "\(origin): \(name)",
                               reason: "the value of \(name) is not a secret reference (value not shown)",
-                              hint: "write a reference such as keyring:SERVICE/USER or credential:NAME; an env file for clavis run holds references, never values")
+                              hint: "write a reference such as keyring:SERVICE/USER or credential:NAME; an env file for clavis run holds references, never values", cause: error)
         }
     }
 

@@ -51,7 +51,7 @@ public struct IncidentWatcher: Sendable {
             return try JSONDecoder().decode(Checkpoint.self, from: Data(contentsOf: URL(fileURLWithPath: checkpointPath)))
         } catch {
             throw ClavisError(.corrupted, reference: checkpointPath, reason: "the checkpoint is not readable JSON",
-                              hint: "move it aside to start over (incidents in the lookback would be emitted again)")
+                              hint: "move it aside to start over (incidents in the lookback would be emitted again)", cause: error)
         }
     }
 

@@ -235,7 +235,7 @@ public struct TokenValidator: Sendable {
                     (keys, kids, fresh) = try await signingKeys(tenant: tenantForKeys)
                     continue
                 }
-                throw ClavisError(.permissionDenied, reference: "token", reason: "the token's signature does not verify with tenant \(tenantForKeys)'s published keys")
+                throw ClavisError(.permissionDenied, reference: "token", reason: "the token's signature does not verify with tenant \(tenantForKeys)'s published keys", cause: error)
             }
         }
     }
@@ -261,7 +261,7 @@ public struct TokenValidator: Sendable {
         do {
             try await keys.add(jwksJSON: String(decoding: jwks.body, as: UTF8.self))
         } catch {
-            throw ClavisError(.serviceError, reference: jwksURI, reason: "the JWKS is not valid: \(error)")
+            throw ClavisError(.serviceError, reference: jwksURI, reason: "the JWKS is not valid: \(error)", cause: error)
         }
         let kids = Set((jwks.jsonObject?["keys"] as? [[String: Any]] ?? []).compactMap { $0["kid"] as? String })
         keyCache.set(tenant, keys, kids: kids)

@@ -75,6 +75,13 @@ func expectClavisError(_ code: ClavisError.Code, containing text: String? = nil,
         let wrong = AgeStore(path: fixture.path, unlock: AgeUnlock(identityFiles: [fixture.directory.file("other.txt")], useEnvironment: false))
         let original = try fixture.bytes()
         expectClavisError(.wrongKey) { try wrong.store(Secret("x"), named: "b") }
+        // The age failure behind it travels as the cause, for callers that branch on it.
+        do {
+            _ = try wrong.names()
+            Issue.record("a wrong identity opened the store")
+        } catch let error as ClavisError {
+            #expect((error.cause as? AgeError)?.kind == .noMatchingIdentity, "\(String(describing: error.cause))")
+        }
         #expect(try fixture.bytes() == original)
         for damaged in [original.dropLast(20), original.prefix(40), Data(original.reversed())] {
             try fixture.directory.write("store.age", Data(damaged))

@@ -42,7 +42,7 @@ enum Gcrypt {
 }
 
 /// Key material in libgcrypt's secure memory (locked where the system allows, wiped on free).
-final class SecureBytes: @unchecked Sendable {
+package final class SecureBytes: @unchecked Sendable {
     // Written only during initialisation or by the owning operation before sharing.
     private let pointer: UnsafeMutableRawPointer
     /// The length in bytes.
@@ -59,7 +59,7 @@ final class SecureBytes: @unchecked Sendable {
     }
 
     /// Copies `bytes` into secure memory.
-    convenience init<Bytes: Collection>(_ bytes: Bytes) throws where Bytes.Element == UInt8 {
+    package convenience init<Bytes: Collection>(_ bytes: Bytes) throws where Bytes.Element == UInt8 {
         try self.init(count: bytes.count)
         withUnsafeMutableBytes { raw in _ = raw.initializeMemory(as: UInt8.self, from: bytes) }
     }

@@ -1,9 +1,9 @@
 import CGcrypt
 
 /// scrypt (RFC 7914) with r = 8, p = 1 through `gcry_kdf_derive(…, GCRY_KDF_SCRYPT, N, …)`.
-enum Scrypt {
+package enum Scrypt {
     /// Derives `length` bytes from `passphrase` and `salt` with N = 2^logN.
-    static func deriveKey(passphrase: SecureBytes, salt: [UInt8], logN: Int, parallelism: Int = 1, length: Int = 32) throws -> SecureBytes {
+    package static func deriveKey(passphrase: SecureBytes, salt: [UInt8], logN: Int, parallelism: Int = 1, length: Int = 32) throws -> SecureBytes {
         try Gcrypt.ensureReady()
         guard (1...30).contains(logN) else { throw AgeError(.crypto, "scrypt work factor 2^\(logN) is out of range") }
         let key = try SecureBytes(count: length)

@@ -190,7 +190,7 @@ public struct AgeStore: Sendable {
         } catch let error as ClavisError where error.code == .notFound && access(path, F_OK) != 0 {
             // Missing (not empty): say how to make one.
             throw ClavisError(.notFound, reference: reference, reason: error.reason,
-                              hint: "create it with `clavis store init \(reference) --recipient age1…`")
+                              hint: "create it with `clavis store init \(reference) --recipient age1…`", cause: error)
         }
     }
 

@@ -106,7 +106,8 @@ public struct AgeUnlock: Sendable {
         } catch let error as ClavisError where error.code == .notFound {
             // The key file is missing, not the secret: say so (it still counts as not found).
             throw ClavisError(what == "identity file" ? .identityFileMissing : .passphraseFileMissing, reference: error.reference,
-                              reason: error.reason, hint: "check the path given with --identity / --passphrase-file or the CLAVIS_AGE_* variable")
+                              reason: error.reason, hint: "check the path given with --identity / --passphrase-file or the CLAVIS_AGE_* variable",
+                              cause: error)
         }
     }
 

@@ -83,7 +83,7 @@ struct StoreDocument: Codable {
             document = try secret.withRevealedBytes { try JSONDecoder().decode(StoreDocument.self, from: Data($0)) }
         } catch {
             throw ClavisError(.corrupted, reference: "age:\(path)", reason: "the store decrypted but does not hold a Clavis store document",
-                              hint: "is this a plain age file? read it with `clavis age decrypt`")
+                              hint: "is this a plain age file? read it with `clavis age decrypt`", cause: error)
         }
         guard document.format == formatName else {
             throw ClavisError(.corrupted, reference: "age:\(path)", reason: "unknown store format '\(document.format)'")

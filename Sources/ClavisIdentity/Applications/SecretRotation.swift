@@ -267,7 +267,7 @@ public struct SecretRotation: Sendable {
             } catch let error as EntraError {
                 throw ClavisError(.serviceError, reference: reference.description,
                                   reason: "the new secret \(keyId) did not get a token within \(verifyTimeout) (\(error.message)); the reference still holds the previous secret, which works",
-                                  hint: "run `clavis app secret rotate` again later: the unused new secret is removed then")
+                                  hint: "run `clavis app secret rotate` again later: the unused new secret is removed then", cause: error)
             }
         }
     }

@@ -65,7 +65,7 @@ public struct ClientCertificateCredential: TokenCredential {
             guard let text = keyPEM.revealedString(), let pem = Self.privateKeyBlock(in: text) else { throw ClavisError(.invalidValue, reason: "no key") }
             key = try JWTKit.Insecure.RSA.PrivateKey(pem: pem)
         } catch {
-            throw ClavisError(.invalidValue, reference: path, reason: "the private key in \(path) is not an RSA key jwt-kit can read")
+            throw ClavisError(.invalidValue, reference: path, reason: "the private key in \(path) is not an RSA key jwt-kit can read", cause: error)
         }
         let keys = JWTKeyCollection()
         var header = JWTHeader()

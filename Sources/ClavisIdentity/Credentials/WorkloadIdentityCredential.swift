@@ -27,7 +27,7 @@ public struct WorkloadIdentityCredential: TokenCredential {
             assertion = try String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         } catch {
             throw ClavisError(.sourceUnavailable, reference: tokenFile, reason: "cannot read the federated token file \(tokenFile)",
-                              hint: "on Kubernetes, label the pod for workload identity so AZURE_FEDERATED_TOKEN_FILE is projected")
+                              hint: "on Kubernetes, label the pod for workload identity so AZURE_FEDERATED_TOKEN_FILE is projected", cause: error)
         }
         guard !assertion.isEmpty else { throw ClavisError(.invalidValue, reference: tokenFile, reason: "the federated token file is empty") }
         do {

@@ -119,7 +119,7 @@ public struct HTTPTransport: Sendable {
                 if case .success(let reply) = outcome { return reply }
                 if case .failure(let error) = outcome {
                     throw ClavisError(.sourceUnavailable, reference: Self.redactedURL(url),
-                                      reason: "could not reach \(Self.host(url)): \(Self.describe(error))")
+                                      reason: "could not reach \(Self.host(url)): \(Self.describe(error))", cause: error)
                 }
                 return HTTPReply(status: 0, headers: [], body: [])
             }
@@ -187,11 +187,11 @@ public struct HTTPTransport: Sendable {
         if ["dnsfailed", "resolve", "nodename", "name or service not known", "no address associated", "nxdomain", "lookup"].contains(where: lowered.contains) {
             return ClavisError(.sourceUnavailable, reference: redactedURL(url),
                                reason: "the host \(host(url)) does not resolve (DNS): \(text)",
-                               hint: "check the host name in the reference or endpoint (a vault or tenant name typo?), and DNS")
+                               hint: "check the host name in the reference or endpoint (a vault or tenant name typo?), and DNS", cause: error)
         }
         return ClavisError(.sourceUnavailable, reference: redactedURL(url),
                            reason: "could not reach \(host(url)) after \(attempts) attempt(s): \(text)",
-                           hint: "check the network, DNS and proxy settings, and the endpoint's host name")
+                           hint: "check the network, DNS and proxy settings, and the endpoint's host name", cause: error)
     }
 
     static func redactedURL(_ url: String) -> String {
