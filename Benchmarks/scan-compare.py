@@ -39,7 +39,10 @@ def strip_corpus(into):
 
 
 def clavis_findings(scanner, directory):
-    result = subprocess.run(scanner + ["--json", directory], capture_output=True, text=True)
+    # Run inside the folder: findings are reported relative to the current directory, as the
+    # labels are (run from elsewhere, every path would be absolute and nothing would match).
+    program = os.path.abspath(scanner[0]) if os.sep in scanner[0] else scanner[0]
+    result = subprocess.run([program] + scanner[1:] + ["--json", "."], cwd=directory, capture_output=True, text=True)
     if result.returncode not in (0, 1):
         sys.exit(f"scanner failed: {result.stderr}")
     return {(item["path"], item["line"]) for item in json.loads(result.stdout)}
@@ -100,6 +103,10 @@ def main():
         os.mkdir(stripped)
         labels = strip_corpus(stripped)
         ours = score(clavis_findings(args.scanner, stripped), labels)
+        if ours["tp"] == 0:
+            # Not a figure but a broken harness (paths not matching the labels, the scanner not
+            # running): fail, so CI's quick run catches it instead of recording 0.00.
+            sys.exit(f"scan-compare: the scanner found none of the {ours['fn']} labelled secrets; the harness is broken")
         peer = score(detect_secrets_findings(stripped), labels)
         tree = os.path.join(work, "tree")
         os.mkdir(tree)
