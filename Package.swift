@@ -65,7 +65,8 @@ let package = Package(
         // libgcrypt, for every primitive of the age format.
         .systemLibrary(name: "CGcrypt", pkgConfig: "libgcrypt", providers: [.apt(["libgcrypt20-dev"])]),
         // The age v1 format on libgcrypt, and AgeStore, the age: source.
-        .target(name: "ClavisAge", dependencies: ["ClavisCore", "CGcrypt", .product(name: "Crypto", package: "swift-crypto")],
+        .target(name: "ClavisAge", dependencies: ["ClavisCore", "CGcrypt", .product(name: "Crypto", package: "swift-crypto"),
+                                                  .product(name: "_CryptoExtras", package: "swift-crypto")],
                 swiftSettings: strict),
         // Hardcoded-secret detection: detectors, allowlist, text/JSON/SARIF reporters.
         .target(name: "ClavisScan", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
@@ -105,8 +106,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         // Benchmarks that need Swift in-process (token cache); see Benchmarks/.
-        .executableTarget(name: "clavis-bench", dependencies: ["ClavisCore", "ClavisIdentity", "ClavisKeyVault", "ClavisDefender", "ClavisEmulator", "ClavisAge",
-                                                       .product(name: "_CryptoExtras", package: "swift-crypto")],
+        .executableTarget(name: "clavis-bench", dependencies: ["ClavisCore", "ClavisIdentity", "ClavisKeyVault", "ClavisDefender", "ClavisEmulator", "ClavisAge"],
                           path: "Benchmarks/Sources/clavis-bench", swiftSettings: strict),
         // The umbrella a user imports: `SecretResolver.standard` wires every scheme.
         .target(name: "Clavis", dependencies: ["ClavisCore", "ClavisLocal", "ClavisKeyring", "ClavisAge", "ClavisIdentity", "ClavisKeyVault", "ClavisDefender",
