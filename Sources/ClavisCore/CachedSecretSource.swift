@@ -31,7 +31,7 @@ public final class CachedSecretSource<Base: SecretSource>: SecretSource {
     ///   - ttl: how long a read is reused.
     ///   - refreshAhead: how long before expiry a background refresh starts (0 disables it).
     ///   - failureBackoff: the pause after a failed background refresh.
-    ///   - logger: cache hits (trace) and failed background refreshes (debug), never a value.
+    ///   - logger: refreshes and shared reads (trace), failed background refreshes (debug), never a value.
     ///     Default: `Logger.current` (swift-log's task-local logger).
     ///   - now: the clock, injectable for tests.
     public init(_ base: Base, ttl: Duration, refreshAhead: Duration = .zero, failureBackoff: Duration = .seconds(5),
@@ -51,6 +51,7 @@ public final class CachedSecretSource<Base: SecretSource>: SecretSource {
 
     /// Returns the cached secret while fresh, otherwise reads it once for all concurrent callers.
     public func secret(for reference: SecretReference) async throws -> Secret {
+        if let secret = cache.cachedValue(for: reference) { return secret }  // the hot path: no closures built
         let (base, ttl, refreshAhead) = (base, ttl, refreshAhead)
         return try await cache.value(for: reference, fetch: { try await base.secret(for: reference) }) { _, fetched in
             .init(expires: fetched + ttl, refreshFrom: refreshAhead > .zero ? fetched + ttl - refreshAhead : nil)

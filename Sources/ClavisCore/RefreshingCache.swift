@@ -38,14 +38,14 @@ public final class RefreshingCache<Key: Hashable & Sendable, Value: Sendable>: S
 
     /// The pause after a failed background refresh before the next one.
     public let failureBackoff: Duration
-    private let now: @Sendable () -> ContinuousClock.Instant
+    @usableFromInline let now: @Sendable () -> ContinuousClock.Instant
     private let explicitLogger: Logger?
     /// The logger given, else the task's (`Logger.current`, swift-log's way for libraries).
     private var logger: Logger { explicitLogger ?? Logger.current }
-    private let state = Mutex<State>(State())
+    @usableFromInline let state = Mutex<State>(State())
 
-    private struct State {
-        var entries: [Key: Entry] = [:]
+    @usableFromInline struct State {
+        @usableFromInline var entries: [Key: Entry] = [:]
         /// Monotonic: every new or invalidated entry gets a fresh generation, so a fetch can tell
         /// whether the entry it was started for still exists.
         var nextGeneration = 0
@@ -56,8 +56,8 @@ public final class RefreshingCache<Key: Hashable & Sendable, Value: Sendable>: S
         }
     }
 
-    private struct Entry {
-        var value: (value: Value, lifetime: Lifetime)?
+    @usableFromInline struct Entry {
+        @usableFromInline var value: (value: Value, lifetime: Lifetime)?
         var inFlight: Task<Value, any Error>?
         var lastFailure: ContinuousClock.Instant?
         var generation: Int
@@ -69,7 +69,7 @@ public final class RefreshingCache<Key: Hashable & Sendable, Value: Sendable>: S
     ///
     /// - Parameters:
     ///   - failureBackoff: the pause after a failed background refresh.
-    ///   - logger: trace lines for hits and shared fetches, a debug line for a failed background
+    ///   - logger: trace lines for refreshes and shared fetches, a debug line for a failed background
     ///     refresh (keys only, never a value). Default: `Logger.current` where each line is written.
     ///   - now: the clock, injectable for tests.
     public init(failureBackoff: Duration = .seconds(5), logger: Logger? = nil,
@@ -77,6 +77,21 @@ public final class RefreshingCache<Key: Hashable & Sendable, Value: Sendable>: S
         self.failureBackoff = failureBackoff
         explicitLogger = logger
         self.now = now
+    }
+
+    /// The cached value for `key` while it is fresh and not yet due for a refresh, else `nil` —
+    /// the hot path: one lock, one look-up, no allocation, no log line. ``value(for:fetch:lifetime:)``
+    /// begins with it; callers on a hot path call it first themselves, so they do not build the
+    /// fetch closures when the value is there. Inlinable, so it is specialised for the caller's
+    /// types: unspecialised, every hit paid for generic metadata look-ups (a token cache hit took
+    /// 424 ns instead of ~240 ns in the release benchmark).
+    @inlinable
+    public func cachedValue(for key: Key) -> Value? {
+        let instant = now()
+        return state.withLock { state -> Value? in
+            guard let cached = state.entries[key]?.value, instant < cached.lifetime.refreshFrom else { return nil }
+            return cached.value
+        }
     }
 
     /// The value for `key`: the cached one while fresh (starting a background refresh from its
@@ -88,6 +103,7 @@ public final class RefreshingCache<Key: Hashable & Sendable, Value: Sendable>: S
     ///   - lifetime: the lifetime of a value fetched at the given instant.
     public func value(for key: Key, fetch: @escaping @Sendable () async throws -> Value,
                       lifetime: @escaping @Sendable (Value, ContinuousClock.Instant) -> Lifetime) async throws -> Value {
+        if let value = cachedValue(for: key) { return value }
         let instant = now()
         let plan: Plan = state.withLock { state in
             var entry = state.entries[key] ?? state.newEntry()
@@ -108,7 +124,7 @@ public final class RefreshingCache<Key: Hashable & Sendable, Value: Sendable>: S
         }
         switch plan {
         case .cached(let value, let refreshing):
-            logger.trace(refreshing ? "cache hit; refreshing ahead of expiry" : "cache hit", metadata: ["clavis.cache.key": "\(key)"])
+            if refreshing { logger.trace("cache hit; refreshing ahead of expiry", metadata: ["clavis.cache.key": "\(key)"]) }
             return value
         case .wait(let task, let shared):
             if shared { logger.trace("fetch already in flight: waiting for it", metadata: ["clavis.cache.key": "\(key)"]) }

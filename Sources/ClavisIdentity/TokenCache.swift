@@ -28,7 +28,7 @@ public final class CachingTokenCredential: TokenCredential {
     /// - Parameters:
     ///   - base: the credential whose tokens are cached.
     ///   - failureBackoff: the pause after a failed background refresh.
-    ///   - logger: cache hits (trace) and failed background refreshes (debug), never a token.
+    ///   - logger: refreshes and shared requests (trace), failed background refreshes (debug), never a token.
     ///     Default: `Logger.current` (swift-log's task-local logger).
     ///   - now: the clock, injectable for tests.
     public init(_ base: any TokenCredential, failureBackoff: Duration = .seconds(5), logger: Logger? = nil,
@@ -43,6 +43,7 @@ public final class CachingTokenCredential: TokenCredential {
 
     /// A valid token from the cache, or from one shared request.
     public func getToken(_ context: TokenRequestContext) async throws -> AccessToken {
+        if let token = cache.cachedValue(for: context) { return token }  // the hot path: no closures built
         let base = base
         return try await cache.value(for: context, fetch: { try await base.getToken(context) }) { token, fetched in
             // The token's wall-clock times, as instants of the cache's clock.
