@@ -50,7 +50,7 @@ struct BrokerRoutes: Sendable {
             }
             guard peer.uid == grant.uid, identity.uids.contains(peer.uid) else {
                 identity.refused()
-                audit.info("refused: header of another user", metadata: Self.metadata(peer, identity: identity.name, resource: nil))
+                audit.notice("refused: header of another user", metadata: Self.metadata(peer, identity: identity.name, resource: nil))
                 return Self.error(.forbidden, "This IDENTITY_HEADER was not issued to uid \(peer.uid).")
             }
             return await serve(request, identity: identity, peer: peer)
@@ -69,7 +69,7 @@ struct BrokerRoutes: Sendable {
             }
             guard identity.uids.contains(peer.uid) else {
                 identity.refused()
-                audit.info("refused: user not allowed", metadata: Self.metadata(peer, identity: identity.name, resource: nil))
+                audit.notice("refused: user not allowed", metadata: Self.metadata(peer, identity: identity.name, resource: nil))
                 return Self.error(.forbidden, "uid \(peer.uid) may not use identity \(name).")
             }
             return await serve(request, identity: identity, peer: peer)
@@ -110,7 +110,7 @@ struct BrokerRoutes: Sendable {
         let resource = BrokerIdentity.normalise(asked)
         guard let configured = identity.resources[resource] else {
             identity.refused()
-            audit.info("refused: resource not configured", metadata: Self.metadata(peer, identity: identity.name, resource: resource))
+            audit.notice("refused: resource not configured", metadata: Self.metadata(peer, identity: identity.name, resource: resource))
             return Self.error(.badRequest, "Identity \(identity.name) is not configured for resource \(asked).")
         }
         let token: AccessToken
@@ -120,7 +120,7 @@ struct BrokerRoutes: Sendable {
             return Self.error(.serviceUnavailable, "The broker is shutting down; retry shortly.")
         } catch {
             identity.failed()
-            audit.info("token request failed", metadata: Self.metadata(peer, identity: identity.name, resource: resource)
+            audit.notice("token request failed", metadata: Self.metadata(peer, identity: identity.name, resource: resource)
                         .merging(["clavis.error": "\(error)"]) { $1 })
             return Self.error(.internalServerError, "Could not get a token for identity \(identity.name): \(error)")
         }

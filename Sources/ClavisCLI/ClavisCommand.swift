@@ -17,6 +17,8 @@ struct ClavisCommand: AsyncParsableCommand {
             or prompts without echo. Shell completions: clavis --generate-completion-script bash|zsh|fish
             Every command also takes --verbose: each request Clavis makes (method, host, path, status,
             time) is logged on stderr, as with CLAVIS_LOG_LEVEL=debug; never a secret or a token.
+            (For clavis run, only before its --; the servers of clavis emulator and clavis broker
+            get CLAVIS_LOG_LEVEL=debug.)
             With --json (or --format json), a failure is also printed on stdout as one JSON line,
             {"error": {"code": ..., "message": ..., "hint": ..., "traceId": ...}}.
             """,
@@ -37,6 +39,8 @@ struct ClavisCommand: AsyncParsableCommand {
             return handler
         }
         let invocation = Invocation.current
+        // The emulator and broker passthroughs with --verbose: the server executable reads the level from the environment.
+        if invocation.verbose, invocation.startsServer { setenv("CLAVIS_LOG_LEVEL", "debug", 0) }
         do {
             // Parsed on the main thread before any `await`: `--help` and `--version` end here without
             // starting Swift's cooperative threads (a `withLogger` scope around the parse started

@@ -12,11 +12,19 @@ struct Invocation: Sendable {
     var verbose: Bool
     /// The caller asked for machine-readable output.
     var wantsJSON: Bool
+    /// The command passes its arguments to a server executable (`clavis emulator|broker …`), which
+    /// learns `--verbose` through `CLAVIS_LOG_LEVEL` instead.
+    var startsServer: Bool
 
     /// Reads `arguments` (without the program name). Nothing after a `--` is looked at: those
-    /// belong to the program `clavis run` starts, or to the server a passthrough command starts.
+    /// belong to the program `clavis run` starts. `clavis run` without `--` takes everything after
+    /// `run` as its own or the program's, so nothing after `run` is looked at then either.
     init(_ arguments: [String]) {
-        let end = arguments.firstIndex(of: "--") ?? arguments.endIndex
+        let dash = arguments.firstIndex(of: "--")
+        var end = dash ?? arguments.endIndex
+        let command = arguments.firstIndex(where: { !$0.hasPrefix("-") })
+        if dash == nil, let command, arguments[command] == "run" { end = arguments.index(after: command) }
+        startsServer = command.map { ["emulator", "broker"].contains(arguments[$0]) } ?? false
         let ours = arguments[..<end]
         verbose = ours.contains("--verbose")
         wantsJSON = ours.contains("--json") || ours.contains("--sarif") || ours.contains("--format=json")

@@ -1,8 +1,8 @@
 import Logging
 import Synchronization
 
-/// The one cache primitive behind Clavis's caches: ``CachedSecretSource`` (secrets),
-/// `CachingTokenCredential` (tokens) and the configuration provider. Its rules, in one place:
+/// The one cache primitive behind Clavis's caches: ``CachedSecretSource`` (secrets) and
+/// `CachingTokenCredential` (tokens). Its rules, in one place:
 ///
 /// - **Single flight:** any number of concurrent callers of a key that has no fresh value share
 ///   one fetch.
@@ -132,12 +132,15 @@ public final class RefreshingCache<Key: Hashable & Sendable, Value: Sendable>: S
         }
     }
 
-    /// Forgets `key`. A fetch already under way still answers its callers but does not fill the
-    /// cache — unless `keepingInFlight`, in which case an entry with a fetch under way is left
-    /// alone (that fetch brings the replacement).
+    /// Forgets `key`'s value. A fetch already under way still answers its callers but does not
+    /// fill the cache — unless `keepingInFlight`: then that fetch stays the one callers wait for
+    /// and its result is cached (the value is dropped either way, so nobody is handed it again).
     public func invalidate(_ key: Key, keepingInFlight: Bool = false) {
         state.withLock { state in
-            if keepingInFlight, state.entries[key]?.inFlight != nil { return }
+            if keepingInFlight, state.entries[key]?.inFlight != nil {
+                state.entries[key]?.value = nil   // callers now wait for the fetch under way
+                return
+            }
             state.entries[key] = nil
         }
     }
@@ -168,7 +171,8 @@ public final class RefreshingCache<Key: Hashable & Sendable, Value: Sendable>: S
                 state.entries[key] = entry
             }
             if background, case .failure(let error) = result {
-                // No caller receives this error (they keep the current value), so it is logged once here.
+                // Readers kept the current value, so this failure is logged here; a caller that
+                // joined this fetch after the value expired receives the error as well.
                 logger.debug("background refresh failed; serving the current value until it expires",
                              metadata: ["clavis.cache.key": "\(key)", "clavis.error": "\(error)"])
             }

@@ -9,7 +9,8 @@ public struct Fault: Codable, Sendable {
     public var target: String
     /// `status` (reply with `status`), `delay` (wait `delayMilliseconds` first), `malformed` (invalid
     /// JSON), `drop` (the connection closes mid-reply), `redirect` (reply `status`, default 307,
-    /// with `Location: location`).
+    /// with `Location: location`), `body` (reply 200 with `body` as JSON — a reply no real service
+    /// would send, to test a client's defences).
     public var kind: String
     /// The status for `status` faults.
     public var status: Int?
@@ -27,10 +28,12 @@ public struct Fault: Codable, Sendable {
     public var retryAfterHeader: Bool?
     /// The error `code` of a `status` fault on the Defender/Graph routes (e.g. `TooManyRequests` or `429`).
     public var code: String?
+    /// The JSON a `body` fault replies with.
+    public var body: String?
 
     /// Creates a fault.
     public init(target: String, kind: String, status: Int? = nil, retryAfter: Int? = nil, delayMilliseconds: Int? = nil, count: Int? = nil,
-                location: String? = nil, retryAfterHeader: Bool? = nil, code: String? = nil) {
+                location: String? = nil, retryAfterHeader: Bool? = nil, code: String? = nil, body: String? = nil) {
         self.target = target
         self.kind = kind
         self.status = status
@@ -40,6 +43,7 @@ public struct Fault: Codable, Sendable {
         self.location = location
         self.retryAfterHeader = retryAfterHeader
         self.code = code
+        self.body = body
     }
 }
 

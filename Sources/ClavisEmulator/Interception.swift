@@ -25,6 +25,8 @@ extension EmulatorState {
             return nil
         case "malformed":
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"access_token\": ")))
+        case "body":
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: fault.body ?? "{}")))
         case "redirect":
             var headers: HTTPFields = [:]
             headers[.location] = fault.location ?? "/"

@@ -48,7 +48,11 @@ public final class CachingTokenCredential: TokenCredential {
         return try await cache.value(for: context, fetch: { try await base.getToken(context) }) { token, fetched in
             // The token's wall-clock times, as instants of the cache's clock.
             let wall = Date()
-            func instant(_ date: Date) -> ContinuousClock.Instant { fetched + .milliseconds(Int64(date.timeIntervalSince(wall) * 1000)) }
+            func instant(_ date: Date) -> ContinuousClock.Instant {
+                // Bounded, so no reply can make the conversion trap (TokenEndpoint clamps too).
+                let seconds = date.timeIntervalSince(wall)
+                return fetched + .milliseconds(Int64((seconds.isFinite ? min(max(seconds, -1e9), 1e9) : 0) * 1000))
+            }
             return .init(expires: instant(token.expiresOn) - Self.leeway, refreshFrom: instant(token.refreshOn))
         }
     }
@@ -59,8 +63,9 @@ public final class CachingTokenCredential: TokenCredential {
         cache.removeAll()
     }
 
-    /// Forgets the token for `context` (a service refused it although it looked valid), unless a
-    /// request for a new one is already under way; the wrapped credential is told too.
+    /// Forgets the token for `context` (a service refused it although it looked valid): it is never
+    /// handed out again. If a request for a new one is already under way (a refresh ahead), callers
+    /// wait for that; the wrapped credential is told too.
     public func invalidate(_ context: TokenRequestContext) async {
         cache.invalidate(context, keepingInFlight: true)
         await base.invalidate(context)

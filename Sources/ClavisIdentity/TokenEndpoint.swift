@@ -68,21 +68,30 @@ struct TokenEndpoint: Sendable {
         guard let token = object["access_token"] as? String, !token.isEmpty else {
             throw ClavisError(.serviceError, reference: reference, reason: "the token endpoint's reply has no access_token")
         }
-        func number(_ key: String) -> Double? {
-            if let value = object[key] as? Double { return value }
-            if let value = object[key] as? Int { return Double(value) }
-            if let text = object[key] as? String { return Double(text) }
-            return nil
+        // Finite numbers only: "inf" and "nan" parse as Doubles, and a token that claims to live
+        // forever is refused rather than trusted (or left to trap in a later conversion).
+        func number(_ key: String) throws -> Double? {
+            let value: Double?
+            if let double = object[key] as? Double { value = double
+            } else if let integer = object[key] as? Int { value = Double(integer)
+            } else if let text = object[key] as? String { value = Double(text)
+            } else { value = nil }
+            if let value, !value.isFinite {
+                throw ClavisError(.serviceError, reference: reference, reason: "the token endpoint's reply has a \(key) that is not a finite number")
+            }
+            return value
         }
+        let yearInSeconds = 366.0 * 86_400
         let expiresOn: Date
-        if let epoch = number("expires_on") {
-            expiresOn = Date(timeIntervalSince1970: epoch)
-        } else if let seconds = number("expires_in") {
-            expiresOn = now.addingTimeInterval(seconds)
+        if let epoch = try number("expires_on") {
+            // Clamped to [now, now + a year]: outside it the reply is wrong, and the cache must not trap.
+            expiresOn = Date(timeIntervalSince1970: min(max(epoch, now.timeIntervalSince1970), now.timeIntervalSince1970 + yearInSeconds))
+        } else if let seconds = try number("expires_in") {
+            expiresOn = now.addingTimeInterval(min(max(seconds, 0), yearInSeconds))
         } else {
             throw ClavisError(.serviceError, reference: reference, reason: "the token endpoint's reply says neither expires_in nor expires_on")
         }
-        let refreshOn = number("refresh_in").map { now.addingTimeInterval($0) }
+        let refreshOn = try number("refresh_in").map { now.addingTimeInterval(min(max($0, 0), yearInSeconds)) }
         return AccessToken(token: Secret(token), expiresOn: expiresOn, refreshOn: refreshOn, now: now)
     }
 }

@@ -29,3 +29,31 @@ import Testing
         }
     }
 }
+
+/// A token reply with times no clock can hold is refused or clamped, never trusted and never a
+/// trap (a conversion of `"inf"`, which parses as a Double, used to crash the process).
+@Suite(.serialized) struct HostileTokenReplyTests {
+    @Test(arguments: ["\"inf\"", "\"nan\"", "\"-inf\""])
+    func nonFiniteTimesAreRefused(expiresIn: String) async throws {
+        try await F.withEmulator { emulator, authority, transport, _, _ in
+            emulator.state.inject([Fault(target: "token", kind: "body",
+                                         body: "{\"access_token\":\"a.b.c\",\"token_type\":\"Bearer\",\"expires_in\":\(expiresIn)}")])
+            await expectFailure(ClavisError.self, where: { $0.code == .serviceError }, containing: "expires_in that is not a finite number") {
+                _ = try await CachingTokenCredential(secretCredential(authority, transport)).getToken(F.context)
+            }
+        }
+    }
+
+    @Test(arguments: ["1e300", "-1e300", "1e18"])
+    func hugeTimesAreClamped(expiresIn: String) async throws {
+        try await F.withEmulator { emulator, authority, transport, _, _ in
+            emulator.state.inject([Fault(target: "token", kind: "body",
+                                         body: "{\"access_token\":\"a.b.c\",\"token_type\":\"Bearer\",\"expires_in\":\(expiresIn),\"refresh_in\":\(expiresIn)}")])
+            let cache = CachingTokenCredential(secretCredential(authority, transport))
+            let token = try await cache.getToken(F.context)
+            #expect(token.expiresOn.timeIntervalSinceNow <= 366 * 86_400 + 5)
+            #expect(token.expiresOn.timeIntervalSinceNow >= -5)
+            _ = try? await cache.getToken(F.context)  // a second call converts the cached times again: no trap
+        }
+    }
+}

@@ -74,6 +74,13 @@ public struct HTTPTransport: Sendable {
         let started = ContinuousClock.now
         var attempt = 0
         let logger = logger
+        // AsyncHTTPClient gets the logger no finer than debug: at trace it hex-dumps the first and
+        // last 32 bytes of every HTTP/1.1 body part — a secret from Key Vault, a token, a form body.
+        let clientLogger: Logger = {
+            var coarser = logger
+            if coarser.logLevel < .debug { coarser.logLevel = .debug }
+            return coarser
+        }()
         while true {
             attempt += 1
             var request = HTTPClientRequest(url: url)
@@ -90,7 +97,7 @@ public struct HTTPTransport: Sendable {
                 outcome = .success(try await Self.bounded(deadline) {
                     let response = try await client.execute(request, timeout: .nanoseconds(Int64(deadline.components.seconds) * 1_000_000_000
                                                                                         + deadline.components.attoseconds / 1_000_000_000),
-                                                            logger: logger)
+                                                            logger: clientLogger)
                     let buffer = try await response.body.collect(upTo: Self.maximumBodySize)
                     return HTTPReply(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
                                      body: Array(buffer.readableBytesView))
