@@ -88,9 +88,9 @@ public enum Throttling {
             if number.contains(":"), let seconds = timespan(String(number)) { return seconds }
             if let value = Double(number) {
                 switch unit {
-                case "s", "sec", "secs", "second", "seconds": return .milliseconds(Int64(value * 1000))
-                case "minute", "minutes", "min", "mins": return .seconds(value * 60)
-                case "hour", "hours", "h": return .seconds(value * 3600)
+                case "s", "sec", "secs", "second", "seconds": return clamped(seconds: value)
+                case "minute", "minutes", "min", "mins": return clamped(seconds: value * 60)
+                case "hour", "hours", "h": return clamped(seconds: value * 3600)
                 default: break
                 }
             }
@@ -112,7 +112,14 @@ public enum Throttling {
             guard let value = Double(part) else { return nil }
             seconds = seconds * 60 + value
         }
-        return seconds > 0 ? .milliseconds(Int64(seconds * 1000)) : nil
+        return seconds > 0 ? clamped(seconds: seconds) : nil
+    }
+
+    /// `seconds` as a duration of at most a day (callers cap their waits lower still); `nil` when
+    /// it is not a finite, non-negative number — a reply can ask for a wait, never crash the client.
+    static func clamped(seconds: Double) -> Duration? {
+        guard seconds.isFinite, seconds >= 0 else { return nil }
+        return .milliseconds(Int64(min(seconds, 86_400) * 1000))
     }
 
     /// The error for a wait the caller will not make: it names the host and the wait.

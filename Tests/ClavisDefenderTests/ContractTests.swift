@@ -125,6 +125,14 @@ extension Throttling {
         #expect(Throttling.wait(parts: reply([("Retry-After", "2.128")], "Please retry again later.")) == .milliseconds(2128))
         #expect(Throttling.wait(parts: reply([("Retry-After", "5")], "Try again in 30 seconds.")) == .seconds(30))  // the larger
         #expect(Throttling.wait(parts: reply([], "Injected fault")) == nil)
+        // Waits no clock can hold are capped at a day or ignored, never a crash (FuzzDefender found
+        // a Retry-After of forty 9s trapping in the Int64 conversion).
+        let huge = String(repeating: "9", count: 40)
+        #expect(Throttling.wait(parts: reply([("Retry-After", huge)], nil)) == .seconds(86_400))
+        #expect(Throttling.wait(parts: reply([("retry-after-ms", huge)], nil)) == .seconds(86_400))
+        #expect(Throttling.wait(parts: reply([("Retry-After", "inf")], nil)) == nil)
+        #expect(Throttling.wait(parts: reply([], "Try again in \(huge) hours.")) == .seconds(86_400))
+        #expect(Throttling.wait(parts: reply([], "maximum allowed 1 per \(huge):00:00")) == .seconds(86_400))
     }
 
     @Test func limiterHonoursTheHourAsWellAsTheMinute() async throws {

@@ -75,14 +75,21 @@ public struct RetryPolicy: Sendable {
     }
 
     /// Parses `Retry-After` (seconds or an HTTP date), `retry-after-ms` and `x-ms-retry-after-ms`.
+    /// A value beyond a day is taken as a day (callers cap their waits lower still); one that is
+    /// not a finite number is ignored — a reply can ask for a wait, never crash the client (a
+    /// `Retry-After` of forty 9s trapped in the Int64 conversion: found by FuzzDefender).
     public static func retryAfter(_ headers: [(String, String)], now: Date = Date()) -> Duration? {
         func value(_ name: String) -> String? { headers.first { $0.0.lowercased() == name }?.1.trimmingCharacters(in: .whitespaces) }
+        func wait(seconds: Double) -> Duration? {
+            guard seconds.isFinite, seconds >= 0 else { return nil }
+            return .milliseconds(Int64(min(seconds, 86_400) * 1000))
+        }
         for name in ["retry-after-ms", "x-ms-retry-after-ms"] {
-            if let text = value(name), let milliseconds = Double(text), milliseconds >= 0 { return .milliseconds(Int64(milliseconds)) }
+            if let text = value(name), let milliseconds = Double(text), let duration = wait(seconds: milliseconds / 1000) { return duration }
         }
         guard let text = value("retry-after") else { return nil }
-        if let seconds = Double(text), seconds >= 0 { return .milliseconds(Int64(seconds * 1000)) }
+        if let seconds = Double(text) { return wait(seconds: seconds) }
         guard let date = HTTPDate.parse(text) else { return nil }
-        return .milliseconds(Int64(max(0, date.timeIntervalSince(now)) * 1000))
+        return wait(seconds: max(0, date.timeIntervalSince(now)))
     }
 }
