@@ -88,9 +88,9 @@ public enum Throttling {
             if number.contains(":"), let seconds = timespan(String(number)) { return seconds }
             if let value = Double(number) {
                 switch unit {
-                case "s", "sec", "secs", "second", "seconds": return clamped(seconds: value)
-                case "minute", "minutes", "min", "mins": return clamped(seconds: value * 60)
-                case "hour", "hours", "h": return clamped(seconds: value * 3600)
+                case "s", "sec", "secs", "second", "seconds": return RetryPolicy.wait(seconds: value)
+                case "minute", "minutes", "min", "mins": return RetryPolicy.wait(seconds: value * 60)
+                case "hour", "hours", "h": return RetryPolicy.wait(seconds: value * 3600)
                 default: break
                 }
             }
@@ -112,19 +112,12 @@ public enum Throttling {
             guard let value = Double(part) else { return nil }
             seconds = seconds * 60 + value
         }
-        return seconds > 0 ? clamped(seconds: seconds) : nil
-    }
-
-    /// `seconds` as a duration of at most a day (callers cap their waits lower still); `nil` when
-    /// it is not a finite, non-negative number — a reply can ask for a wait, never crash the client.
-    static func clamped(seconds: Double) -> Duration? {
-        guard seconds.isFinite, seconds >= 0 else { return nil }
-        return .milliseconds(Int64(min(seconds, 86_400) * 1000))
+        return seconds > 0 ? RetryPolicy.wait(seconds: seconds) : nil
     }
 
     /// The error for a wait the caller will not make: it names the host and the wait.
     public static func error(host: String, wait: Duration, detail: String) -> ClavisError {
-        let seconds = Int((Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18).rounded(.up))
+        let seconds = Int(wait.inSeconds.rounded(.up))
         return ClavisError(.sourceUnavailable, reference: host,
                            reason: "throttled by \(host); retry after \(seconds) s (\(detail)); not retried early",
                            hint: "wait \(seconds) s, or allow a longer wait (DefenderClient.waitBudget); the quotas are per app and tenant")

@@ -74,16 +74,21 @@ public struct RetryPolicy: Sendable {
         return .milliseconds(Int64.random(in: (milliseconds / 2)...max(milliseconds / 2, milliseconds)))
     }
 
+    /// A wait a reply asked for, in seconds, as a duration of at most a day (callers cap their
+    /// waits lower still); `nil` when it is not a finite, non-negative number. The one place a
+    /// service's number becomes a wait: `Retry-After` here, the throttling messages of Defender
+    /// and Graph (`Throttling`).
+    package static func wait(seconds: Double) -> Duration? {
+        guard seconds.isFinite, seconds >= 0 else { return nil }
+        return .milliseconds(Int64(min(seconds, 86_400) * 1000))
+    }
+
     /// Parses `Retry-After` (seconds or an HTTP date), `retry-after-ms` and `x-ms-retry-after-ms`.
     /// A value beyond a day is taken as a day (callers cap their waits lower still); one that is
     /// not a finite number is ignored — a reply can ask for a wait, never crash the client (a
     /// `Retry-After` of forty 9s trapped in the Int64 conversion: found by FuzzDefender).
     public static func retryAfter(_ headers: [(String, String)], now: Date = Date()) -> Duration? {
         func value(_ name: String) -> String? { headers.first { $0.0.lowercased() == name }?.1.trimmingCharacters(in: .whitespaces) }
-        func wait(seconds: Double) -> Duration? {
-            guard seconds.isFinite, seconds >= 0 else { return nil }
-            return .milliseconds(Int64(min(seconds, 86_400) * 1000))
-        }
         for name in ["retry-after-ms", "x-ms-retry-after-ms"] {
             if let text = value(name), let milliseconds = Double(text), let duration = wait(seconds: milliseconds / 1000) { return duration }
         }
