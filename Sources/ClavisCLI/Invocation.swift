@@ -56,7 +56,7 @@ struct ErrorReport: Encodable {
     var error: Body
 
     init(_ error: any Error, message: String, exitCode: Int32) {
-        var body = Body(code: "failed", message: message, exitCode: exitCode)
+        var body = Body(code: "", message: message, exitCode: exitCode)
         switch error {
         case let error as ClavisError:
             body.code = error.code.rawValue
@@ -69,9 +69,7 @@ struct ErrorReport: Encodable {
             }
         case let error as AgeError:
             body.code = "age-" + error.kind.rawValue
-        case is CLIFailure:
-            body.code = exitCode == 64 ? "usage" : "failed"
-        default:
+        default:  // a CLIFailure or the argument parser's: 64 is a usage error (sysexits EX_USAGE)
             body.code = exitCode == 64 ? "usage" : "failed"
         }
         self.error = body
