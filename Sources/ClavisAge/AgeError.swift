@@ -28,11 +28,15 @@ public struct AgeError: Error, Sendable, Equatable, CustomStringConvertible {
     public let kind: Kind
     /// What went wrong, never key material.
     public let message: String
+    /// For a ``Kind/crypto`` failure, libgcrypt's error code (`gcry_error_t`: source and code,
+    /// as `gcry_strerror` reads them); `nil` otherwise.
+    public let libgcryptCode: UInt32?
 
     /// Creates an error.
-    public init(_ kind: Kind, _ message: String) {
+    public init(_ kind: Kind, _ message: String, libgcryptCode: UInt32? = nil) {
         self.kind = kind
         self.message = message
+        self.libgcryptCode = libgcryptCode
     }
 
     /// One line naming the class.

@@ -58,7 +58,7 @@ struct ClavisCommand: AsyncParsableCommand {
             guard !message.isEmpty else { Glibc.exit(status) }
             Terminal.printError(message)
             // Microsoft support's ids, kept off the one-line error: with --verbose or CLAVIS_LOG_LEVEL=debug.
-            if LogSettings.level <= .debug, let entra = (error as? ClavisError)?.cause as? EntraError, let ids = entra.supportIds {
+            if LogSettings.level <= .debug, let entra = (error as? ClavisError)?.entraError, let ids = entra.supportIds {
                 Terminal.note("Entra ID \(ids)")
             }
             if invocation.wantsJSON {

@@ -63,7 +63,7 @@ struct ErrorReport: Encodable {
             body.refines = error.code.refines
             body.reference = error.reference
             body.hint = error.hint
-            if let entra = error.cause as? EntraError {
+            if let entra = error.entraError {
                 body.traceId = entra.traceId
                 body.correlationId = entra.correlationId
             }

@@ -248,29 +248,28 @@ public struct DefenderClient: Sendable {
         return reply
     }
 
-    /// The error for a failing reply. Branches on the status (and Graph's `code`), never on message
-    /// text; messages are the service's, which never echo the token.
+    /// The error for a failing reply (read by ``ServiceErrorReply``). Branches on the status, never
+    /// on message text; messages are the service's, which never echo the token.
     private func failure(_ reply: HTTPReply, reference: String, host: String, role: String) -> ClavisError {
-        let error = reply.jsonObject?["error"] as? [String: Any]
-        let message = (error?["message"] as? String).flatMap { $0.isEmpty ? nil : $0 } ?? "HTTP \(reply.status)"
-        switch reply.status {
+        let error = ServiceErrorReply(reply)
+        let message = error.messageOrStatus
+        let mapped: ClavisError = switch reply.status {
         case 401:
             // Defender `Unauthorized` (D-ERR); Graph `InvalidAuthenticationToken` (OBS-401).
-            return ClavisError(.permissionDenied, reference: reference, reason: "the service rejected the token (HTTP 401): \(message)",
-                               hint: "the token must be current and issued for \(endpoint.resource) by the tenant's issuer")
+            ClavisError(.permissionDenied, reference: reference, reason: "the service rejected the token (HTTP 401): \(message)",
+                        hint: "the token must be current and issued for \(endpoint.resource) by the tenant's issuer")
         case 403:
-            return ClavisError(.permissionDenied, reference: reference, reason: "forbidden: \(message)",
-                               hint: "grant the app the application permission \(role) and admin consent (`clavis consent-url`)")
+            ClavisError(.permissionDenied, reference: reference, reason: "forbidden: \(message)",
+                        hint: "grant the app the application permission \(role) and admin consent (`clavis consent-url`)")
         case 404:
-            return ClavisError(reference.contains("/incidents/") ? .incidentNotFound : .notFound, reference: reference, reason: message)
+            ClavisError(reference.contains("/incidents/") ? .incidentNotFound : .notFound, reference: reference, reason: message)
         case 429:
-            guard let wait = Throttling.wait(reply) else {
-                return ClavisError(.sourceUnavailable, reference: reference, reason: "throttled by \(host) (no reset time given): \(message)")
-            }
-            return Throttling.error(host: host, wait: wait, detail: message)
+            Throttling.wait(reply).map { Throttling.error(host: host, wait: $0, detail: message) }
+                ?? ClavisError(.sourceUnavailable, reference: reference, reason: "throttled by \(host) (no reset time given): \(message)")
         default:
-            return ClavisError(.serviceError, reference: reference, reason: "HTTP \(reply.status): \(message)")
+            ClavisError(error.clavisCode, reference: reference, reason: "HTTP \(reply.status): \(message)")
         }
+        return ClavisError(mapped.code, reference: mapped.reference, reason: mapped.reason, hint: mapped.hint, cause: error)
     }
 }
 

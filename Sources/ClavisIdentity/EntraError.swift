@@ -109,3 +109,10 @@ extension ClavisError.Code {
     /// The client secret has expired (AADSTS7000222); refines ``permissionDenied``.
     public static let expiredClientSecret = ClavisError.Code("expired-client-secret", refines: .permissionDenied)
 }
+
+extension ClavisError {
+    /// The Entra ID error reply behind this error, when the token endpoint refused a request:
+    /// branch on its ``EntraError/codes`` (AADSTS numbers). The token endpoint is the one place
+    /// such a reply becomes a ``ClavisError``; every credential throws that error unchanged.
+    public var entraError: EntraError? { cause as? EntraError }
+}

@@ -57,7 +57,8 @@ struct TokenEndpoint: Sendable {
     /// as numbers or strings.
     static func parse(_ reply: HTTPReply, reference: String, now: Date = Date()) throws -> AccessToken {
         guard (200..<300).contains(reply.status) else {
-            if let entra = EntraError(status: reply.status, body: reply.body) { throw entra }
+            // The one place an Entra error reply becomes a ClavisError (the EntraError is its cause).
+            if let entra = EntraError(status: reply.status, body: reply.body) { throw entra.clavisError(reference: reference) }
             throw ClavisError(.serviceError, reference: reference,
                               reason: "the token endpoint answered HTTP \(reply.status) without an OAuth error body",
                               hint: reply.status == 404 ? "check the tenant and the authority host" : nil)

@@ -201,30 +201,32 @@ struct KeyringSession: ~Copyable {
         }
         defer { g_error_free(error) }
         let message = String(cString: error.pointee.message)
+        let cause = SecretServiceError(domain: g_quark_to_string(error.pointee.domain).map { String(cString: $0) } ?? "unknown",
+                                       code: error.pointee.code, message: message)
         if clavis_error_is_cancelled(error) != 0 {
             return ClavisError(.timedOut, reference: reference, reason: "could not \(operation): the Secret Service did not answer in time",
-                               hint: "check that the keyring daemon is responsive (or no prompt is waiting on the desktop)")
+                               hint: "check that the keyring daemon is responsive (or no prompt is waiting on the desktop)", cause: cause)
         }
         if clavis_error_is_timeout(error) != 0 {
-            return ClavisError(.timedOut, reference: reference, reason: "could not \(operation): \(message)")
+            return ClavisError(.timedOut, reference: reference, reason: "could not \(operation): \(message)", cause: cause)
         }
         if clavis_error_is_service_unknown(error) != 0 {
             return ClavisError(.sourceUnavailable, reference: reference,
                                reason: "no Secret Service provider on the session bus (\(message))",
-                               hint: "install and start gnome-keyring (or enable KeePassXC's Secret Service integration), or keep the secret in an age: store")
+                               hint: "install and start gnome-keyring (or enable KeePassXC's Secret Service integration), or keep the secret in an age: store", cause: cause)
         }
         if clavis_error_is_locked(error) != 0 || message.contains("locked collection") {
             return ClavisError(.locked, reference: reference, reason: "could not \(operation): the collection is locked",
-                               hint: "unlock it (log in, run with --unlock, or `gnome-keyring-daemon --unlock` on a headless machine)")
+                               hint: "unlock it (log in, run with --unlock, or `gnome-keyring-daemon --unlock` on a headless machine)", cause: cause)
         }
         if clavis_error_is_access_denied(error) != 0 {
             return ClavisError(.permissionDenied, reference: reference, reason: "could not \(operation): \(message)",
-                               hint: "the Secret Service refused access; check the provider's access settings")
+                               hint: "the Secret Service refused access; check the provider's access settings", cause: cause)
         }
         if message.contains("autolaunch") || message.contains("dbus-launch") || message.contains("DBUS_SESSION_BUS_ADDRESS") {
-            return ClavisError(.sourceUnavailable, reference: reference, reason: "no D-Bus session bus (\(message))", hint: SessionBus.hint)
+            return ClavisError(.sourceUnavailable, reference: reference, reason: "no D-Bus session bus (\(message))", hint: SessionBus.hint, cause: cause)
         }
-        return ClavisError(.serviceError, reference: reference, reason: "could not \(operation): \(message)")
+        return ClavisError(.serviceError, reference: reference, reason: "could not \(operation): \(message)", cause: cause)
     }
 }
 

@@ -88,3 +88,21 @@ func bytes(_ secure: SecureBytes) -> [UInt8] { secure.withUnsafeBytes { Array($0
         #expect(throws: AgeError.self) { try X25519Recipient(parsing: "age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwq") }
     }
 }
+
+extension PrimitiveVectorTests {
+    /// A libgcrypt failure keeps libgcrypt's code, and becomes a Clavis error with it as the cause.
+    @Test func aLibgcryptFailureKeepsItsCode() {
+        let invalidArgument: UInt32 = 45  // GPG_ERR_INV_ARG (libgpg-error's err-codes.h)
+        do {
+            try Gcrypt.check(invalidArgument, "cipher open")
+            Issue.record("a non-zero libgcrypt code was accepted")
+        } catch let error as AgeError {
+            #expect(error.kind == .crypto && error.libgcryptCode == invalidArgument)
+            #expect(error.message.contains("cipher open failed: Invalid argument"), "\(error.message)")
+            let clavis = error.clavisError(reference: "age:/x")
+            #expect((clavis.cause as? AgeError)?.libgcryptCode == invalidArgument)
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+}

@@ -90,7 +90,7 @@ typealias D = DefenderFixture
             await expectFailure(ClavisError.self, where: { $0.code.is(.permissionDenied) }, containing: "Incident.ReadWrite.All") {
                 _ = try await client(D.reader).update(42, fields: ["status": .string("Active")])
             }
-            await expectFailure(ClavisError.self, where: { $0.code.is(.permissionDenied) }, containing: "Incident.Read.All") {
+            await expectFailure(ClavisError.self, where: { $0.code.is(.permissionDenied) && $0.serviceReply?.status == 403 }, containing: "Incident.Read.All") {
                 _ = try await client(D.noRoles).incident(1)
             }
             await expectFailure(ClavisError.self, where: { $0.code == .incidentNotFound && $0.code.is(.notFound) }, containing: "incident not found") {

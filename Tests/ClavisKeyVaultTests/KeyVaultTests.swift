@@ -129,6 +129,8 @@ func expectCode(_ code: ClavisError.Code, containing text: String? = nil, source
                 Issue.record("a reader could write")
             } catch let error as ClavisError {
                 #expect(error.hint?.contains("Key Vault Secrets Officer") == true)
+                // The vault's reply is the cause: a caller branches on its code, not on our text.
+                #expect(error.serviceReply?.status == 403 && error.serviceReply?.specificCode == "ForbiddenByRbac")
             }
             await expectCode(.permissionDenied, containing: "ForbiddenByPolicy") { _ = try await reader.secret(for: V.ref(emulator, "legacy", "/secrets/a")) }
             let outsider = V.source(emulator, authority, transport, app: V.outsider)

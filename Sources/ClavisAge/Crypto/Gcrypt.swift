@@ -14,7 +14,7 @@ enum Gcrypt {
     static func check(_ error: gcry_error_t, _ operation: String) throws {
         guard error == 0 else {
             let message = String(cString: gcry_strerror(error))
-            throw AgeError(.crypto, "libgcrypt \(operation) failed: \(message)")
+            throw AgeError(.crypto, "libgcrypt \(operation) failed: \(message)", libgcryptCode: error)
         }
     }
 

@@ -100,13 +100,11 @@ public struct GraphApplicationsClient: Sendable {
     /// One line naming what was refused and what to do: for a 403, which permission is missing
     /// (read from the token's `roles`) or that the app is not an owner of itself, and how to grant it.
     func failure(_ reply: HTTPReply, appId: String, operation: String, token: String) -> ClavisError {
-        let error = reply.jsonObject?["error"] as? [String: Any]
-        let code = error?["code"] as? String ?? "HTTP \(reply.status)"
-        let message = (error?["message"] as? String).map { ": \($0)" } ?? ""
-        let reason = "Graph refused to \(operation) application \(appId) (\(reply.status) \(code)\(message))"
+        let error = ServiceErrorReply(reply)
+        let reason = "Graph refused to \(operation) application \(appId) (\(reply.status) \(error.code)\(error.message.map { ": \($0)" } ?? ""))"
         guard reply.status == 403 else {
-            return ClavisError(reply.status == 404 ? .notFound : (reply.status == 401 ? .permissionDenied : .serviceError), reference: appId, reason: reason,
-                               hint: reply.status == 404 ? "check the client id and the tenant" : nil)
+            return ClavisError(error.clavisCode, reference: appId, reason: reason,
+                               hint: reply.status == 404 ? "check the client id and the tenant" : nil, cause: error)
         }
         let roles: [String]
         if case .array(let values)? = (try? DecodedToken(token))?.claims["roles"] {
@@ -119,10 +117,10 @@ public struct GraphApplicationsClient: Sendable {
         if roles.contains(Self.ownedByPermission) || roles.contains("Application.ReadWrite.All") {
             return ClavisError(.permissionDenied, reference: appId,
                                reason: reason + "; the app has \(Self.ownedByPermission), but its service principal is not an owner of the application",
-                               hint: own)
+                               hint: own, cause: error)
         }
         return ClavisError(.permissionDenied, reference: appId,
                            reason: reason + "; the app lacks the Microsoft Graph application permission \(Self.ownedByPermission)",
-                           hint: "\(grant); then \(own)")
+                           hint: "\(grant); then \(own)", cause: error)
     }
 }

@@ -261,12 +261,12 @@ public struct SecretRotation: Sendable {
                 _ = try await endpoint.requestToken(context, fields: [("client_secret", text)], reference: reference.description)
                 progress("the new secret gets a token")
                 return
-            } catch let error as EntraError where error.codes.contains(7000215) && ContinuousClock.now + delay < deadline {
+            } catch let error as ClavisError where error.entraError?.codes.contains(7000215) == true && ContinuousClock.now + delay < deadline {
                 try await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(10))
-            } catch let error as EntraError {
+            } catch let error as ClavisError where error.entraError != nil {
                 throw ClavisError(.serviceError, reference: reference.description,
-                                  reason: "the new secret \(keyId) did not get a token within \(verifyTimeout) (\(error.message)); the reference still holds the previous secret, which works",
+                                  reason: "the new secret \(keyId) did not get a token within \(verifyTimeout) (\(error.entraError?.message ?? error.reason)); the reference still holds the previous secret, which works",
                                   hint: "run `clavis app secret rotate` again later: the unused new secret is removed then", cause: error)
             }
         }

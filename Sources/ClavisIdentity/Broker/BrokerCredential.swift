@@ -67,13 +67,7 @@ public struct BrokerCredential: TokenCredential {
             throw ClavisError(.credentialUnavailable, reference: reference, reason: "the broker at \(socketPath) did not answer",
                               hint: "is clavis-broker running? (`clavis broker status`)")
         }
-        if reply.status == 200 {
-            do {
-                return try TokenEndpoint.parse(reply, reference: reference)
-            } catch let error as EntraError {
-                throw error.clavisError(reference: reference)
-            }
-        }
+        if reply.status == 200 { return try TokenEndpoint.parse(reply, reference: reference) }
         // The broker's errors have App Service's shape: {"statusCode", "message"}.
         let message = (reply.jsonObject?["message"] as? String).map { ": \($0.prefix(300))" } ?? ""
         switch reply.status {

@@ -49,13 +49,9 @@ public struct ClientCertificateCredential: TokenCredential {
     public func getToken(_ context: TokenRequestContext) async throws -> AccessToken {
         let audience = try endpoint.url(for: context, reference: path)
         let assertion = try await makeAssertion(audience: audience)
-        do {
-            return try await endpoint.requestToken(context, fields: [
-                ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"), ("client_assertion", assertion),
-            ], reference: path)
-        } catch let error as EntraError {
-            throw error.clavisError(reference: path)
-        }
+        return try await endpoint.requestToken(context, fields: [
+            ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"), ("client_assertion", assertion),
+        ], reference: path)
     }
 
     /// A signed client assertion for `audience`.

@@ -40,14 +40,8 @@ public struct ClientSecretCredential: TokenCredential {
     public func getToken(_ context: TokenRequestContext) async throws -> AccessToken {
         do {
             return try await attempt(context)
-        } catch let error as EntraError where error.isBadSecret {
-            do {
-                return try await attempt(context)
-            } catch let error as EntraError {
-                throw error.clavisError(reference: reference)
-            }
-        } catch let error as EntraError {
-            throw error.clavisError(reference: reference)
+        } catch let error as ClavisError where error.entraError?.isBadSecret == true {
+            return try await attempt(context)
         }
     }
 

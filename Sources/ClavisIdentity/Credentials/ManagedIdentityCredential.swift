@@ -97,13 +97,7 @@ public struct ManagedIdentityCredential: TokenCredential {
                               hint: "enable a managed identity on the host, or use another credential")
         }
         let reply = try await requestWithRetries(url, headers: headers)
-        if reply.status == 200 {
-            do {
-                return try TokenEndpoint.parse(reply, reference: "managed identity")
-            } catch let error as EntraError {
-                throw error.clavisError(reference: "managed identity")
-            }
-        }
+        if reply.status == 200 { return try TokenEndpoint.parse(reply, reference: "managed identity") }
         let object = reply.jsonObject
         let described = (object?["error_description"] as? String).map { ": \($0.count > 300 ? String($0.prefix(300)) + "…" : $0)" } ?? ""
         switch reply.status {

@@ -30,12 +30,8 @@ public struct WorkloadIdentityCredential: TokenCredential {
                               hint: "on Kubernetes, label the pod for workload identity so AZURE_FEDERATED_TOKEN_FILE is projected", cause: error)
         }
         guard !assertion.isEmpty else { throw ClavisError(.invalidValue, reference: tokenFile, reason: "the federated token file is empty") }
-        do {
-            return try await endpoint.requestToken(context, fields: [
-                ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"), ("client_assertion", assertion),
-            ], reference: tokenFile)
-        } catch let error as EntraError {
-            throw error.clavisError(reference: tokenFile)
-        }
+        return try await endpoint.requestToken(context, fields: [
+            ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"), ("client_assertion", assertion),
+        ], reference: tokenFile)
     }
 }
