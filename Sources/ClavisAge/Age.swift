@@ -46,7 +46,8 @@ public enum Age {
                                output: (UnsafeRawBufferPointer) throws -> Void) throws {
         try Gcrypt.ensureReady()
         var source = input
-        let head = try input.read(upTo: 64)
+        // Enough to see the BEGIN line after the blank lines the armor may start with.
+        let head = try input.read(upTo: Armor.maximumWhitespace + 64)
         let rest = BufferedInput.Chain(prefix: head, input)
         if Armor.isArmored(head) {
             source = BufferedInput(bytes: try Armor.decode(try rest.readAll(maximum: Armor.maximumSize, tooLarge: Armor.tooLarge)))

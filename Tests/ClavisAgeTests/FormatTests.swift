@@ -123,6 +123,24 @@ func expectAgeError(_ kind: AgeError.Kind, containing text: String? = nil,
         expectAgeError(.armor) { try open(Array((armored + "trailing garbage\n").utf8)) }
     }
 
+    /// Whitespace as age's own armor reader takes it (filippo.io/age/armor; found by
+    /// scripts/age-differential, where Clavis accepted both of the first two and age rejected them).
+    @Test func armorWhitespaceAsAgeReadsIt() async throws {
+        let armored = text(try Age.encrypt([4, 5], to: [.x25519(identity.recipient)], armor: true))
+        func opens(_ text: String) throws -> [UInt8] { try Age.decrypt(Array(text.utf8), identities: [.x25519(identity)]).revealedBytes() }
+        // Nothing may share the BEGIN or the END line.
+        expectAgeError(.armor, containing: "first line") { _ = try opens("\t" + armored) }
+        expectAgeError(.armor, containing: "first line") { _ = try opens(" " + armored) }
+        expectAgeError(.armor, containing: "END") { _ = try opens(armored.replacingOccurrences(of: "-----END AGE ENCRYPTED FILE-----\n", with: "-----END AGE ENCRYPTED FILE----- \n")) }
+        // Whole blank lines before, whitespace after (the vector armor_whitespace_outside), and CRLF.
+        #expect(try opens("\n\r   \t\n" + armored + "\n\r   \t\n") == [4, 5])
+        #expect(try opens(armored.replacingOccurrences(of: "\n", with: "\r\n")) == [4, 5])
+        // Less than 1 KiB of it on either side.
+        #expect(try opens(String(repeating: "\n", count: 1000) + armored + String(repeating: " ", count: 1000)) == [4, 5])
+        expectAgeError(.armor, containing: "before the armor") { _ = try opens(String(repeating: "\n", count: 1025) + armored) }
+        expectAgeError(.armor, containing: "after the armor") { _ = try opens(armored + String(repeating: " ", count: 1024)) }
+    }
+
     @Test func hostileScryptWorkFactorFailsFast() async throws {
         func scryptFile(_ factor: String, extraStanza: Bool = false) -> [UInt8] {
             var header = "age-encryption.org/v1\n"
