@@ -47,9 +47,15 @@ struct ErrorReport: Encodable {
         var message: String
         var reference: String?
         var hint: String?
+        /// Entra ID's `error_codes` (AADSTS numbers) when Entra refused a token request.
+        var aadsts: [Int]?
         /// Entra ID's `trace_id` and `correlation_id`, for Microsoft support.
         var traceId: String?
         var correlationId: String?
+        /// The HTTP status and the service's most specific error code (`innererror.code`, else
+        /// `code`) when Graph, the Defender API or Key Vault refused a request.
+        var httpStatus: Int?
+        var serviceCode: String?
         var exitCode: Int32
     }
 
@@ -64,8 +70,13 @@ struct ErrorReport: Encodable {
             body.reference = error.reference
             body.hint = error.hint
             if let entra = error.entraError {
+                body.aadsts = entra.codes.isEmpty ? nil : entra.codes
                 body.traceId = entra.traceId
                 body.correlationId = entra.correlationId
+            }
+            if let reply = error.serviceReply {
+                body.httpStatus = reply.status
+                body.serviceCode = reply.code == "HTTP \(reply.status)" ? nil : reply.specificCode
             }
         case let error as AgeError:
             body.code = "age-" + error.kind.rawValue

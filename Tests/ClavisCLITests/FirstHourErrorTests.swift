@@ -74,6 +74,7 @@ import Testing
         #expect(body["exitCode"] as? Int == 1)
         #expect((body["message"] as? String)?.hasPrefix("unknown tenant: ") == true)
         #expect((body["traceId"] as? String)?.isEmpty == false)
+        #expect(body["aadsts"] as? [Int] == [90002], "\(body)")
         #expect(!read("json.out").contains(secret))
         // At trace, AsyncHTTPClient would hex-dump the first and last 32 bytes of each HTTP/1.1 body
         // part (the token reply here); Clavis hands it its logger at debug at most.

@@ -284,8 +284,13 @@ func expectCode(_ code: ClavisError.Code, containing text: String? = nil, source
             #expect(text.output.contains("tags: env=prod, team=sec") && text.output.contains("enabled: true"), "\(text.output)")
             let disable = try await Command.clavis(["secret", "disable", secret], environment: environment)
             #expect(disable.status == 0, "\(disable.stderr)")
-            let disabledRead = try await Command.clavis(["secret", "get", secret], environment: environment)
+            let disabledRead = try await Command.clavis(["secret", "get", secret, "--json"], environment: environment)
             #expect(disabledRead.status == 1 && disabledRead.stderr.contains("SecretDisabled"), "\(disabledRead.stderr)")
+            // With --json the vault's own status and code are in the error object, to branch on.
+            let report = try JSONSerialization.jsonObject(with: disabledRead.stdout) as? [String: Any]
+            let body = try #require(report?["error"] as? [String: Any], "\(disabledRead.output)")
+            #expect(body["code"] as? String == "permission-denied" && body["httpStatus"] as? Int == 403)
+            #expect(body["serviceCode"] as? String == "SecretDisabled", "\(body)")
             #expect(try await Command.clavis(["secret", "enable", secret], environment: environment).status == 0)
             #expect(try await Command.clavis(["secret", "get", secret], environment: environment).output == value + "\n")
             #expect(try await Command.clavis(["secret", "delete", secret], environment: environment).status == 0)
