@@ -47,7 +47,7 @@ public enum Age {
         try Gcrypt.ensureReady()
         var source = input
         // Enough to see the BEGIN line after the blank lines the armor may start with.
-        let head = try input.read(upTo: Armor.maximumWhitespace + 64)
+        let head = try input.read(upTo: 2 * Armor.maximumWhitespace + 64)  // CRs in blank lines are not counted
         let rest = BufferedInput.Chain(prefix: head, input)
         if Armor.isArmored(head) {
             source = BufferedInput(bytes: try Armor.decode(try rest.readAll(maximum: Armor.maximumSize, tooLarge: Armor.tooLarge)))

@@ -112,6 +112,17 @@ public struct ClavisError: Error, Sendable {
         }
     }
 
+    /// The first error of type `T` down the chain of causes (this error's ``cause``, that one's if
+    /// it is a ``ClavisError``, and so on), so wrapping a Clavis error never hides the service's.
+    public func underlyingCause<T: Error>(_ type: T.Type) -> T? {
+        var next = cause
+        while let error = next {
+            if let match = error as? T { return match }
+            next = (error as? ClavisError)?.cause
+        }
+        return nil
+    }
+
     /// The same error with a different hint.
     public func withHint(_ hint: String?) -> ClavisError {
         ClavisError(code, reference: reference, reason: reason, hint: hint, cause: cause)

@@ -111,8 +111,9 @@ extension ClavisError.Code {
 }
 
 extension ClavisError {
-    /// The Entra ID error reply behind this error, when the token endpoint refused a request:
+    /// The Entra ID error reply behind this error (anywhere down its causes), when the token
+    /// endpoint refused a request:
     /// branch on its ``EntraError/codes`` (AADSTS numbers). The token endpoint is the one place
     /// such a reply becomes a ``ClavisError``; every credential throws that error unchanged.
-    public var entraError: EntraError? { cause as? EntraError }
+    public var entraError: EntraError? { underlyingCause(EntraError.self) }
 }

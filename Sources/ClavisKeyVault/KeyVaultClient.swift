@@ -64,7 +64,7 @@ public struct KeyVaultClient: Sendable {
         let reply: HTTPReply
         do {
             reply = try await send(.GET, location, path: path, reference: reference, operation: "get")
-        } catch let error as ClavisError where error.code == .permissionDenied && error.reason.contains("SecretDisabled") {
+        } catch let error as ClavisError where error.serviceReply?.status == 403 && error.serviceReply?.specificCode == "SecretDisabled" {
             let versions = try await list(location, path: "/secrets/\(location.name ?? "")/versions", reference: reference).compactMap(KeyVaultSecretProperties.init)
             let chosen = location.version.map { wanted in versions.first { $0.version?.lowercased() == wanted.lowercased() } }
                 ?? versions.max { ($0.created ?? 0, $0.updated ?? 0) < ($1.created ?? 0, $1.updated ?? 0) }

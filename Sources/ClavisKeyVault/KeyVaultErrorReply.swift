@@ -38,7 +38,7 @@ enum KeyVaultErrorReply {
                         hint: "check that the token is for https://vault.azure.net and the vault's tenant")
         case (409, "ObjectIsBeingDeleted"):
             ClavisError(.sourceUnavailable, reference: reference,
-                               reason: "Key Vault is still deleting or purging this secret (ObjectIsBeingDeleted) and did not finish while Clavis retried",
+                        reason: "Key Vault is still deleting or purging this secret (ObjectIsBeingDeleted) and did not finish while Clavis retried",
                         hint: "Key Vault completes deletes and purges asynchronously, usually within seconds; try again shortly")
         case (409, "ObjectIsDeletedButRecoverable"):
             ClavisError(.invalidValue, reference: reference, reason: "a deleted secret of this name is still recoverable (ObjectIsDeletedButRecoverable)",

@@ -34,7 +34,7 @@ extension KeyVaultClient {
             do {
                 _ = try await send(.GET, location, path: path, reference: reference, operation: "get")
                 return
-            } catch let error as ClavisError where error.code == .permissionDenied && !error.reason.contains("did not accept the token") {
+            } catch let error as ClavisError where error.serviceReply?.status == 403 {
                 return
             } catch let error as ClavisError where error.code == .notFound {
                 guard ContinuousClock.now - started + polling.interval <= polling.timeout else {

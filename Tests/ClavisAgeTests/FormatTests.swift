@@ -258,3 +258,46 @@ func expectAgeError(_ kind: AgeError.Kind, containing text: String? = nil,
         #expect(again.status != 0)
     }
 }
+
+extension AgeFailureClassTests {
+    /// Blank lines are counted as age counts them (without their CR), isArmored and decode agree
+    /// on what whitespace is, and a flood of line feeds fails fast without costing memory.
+    @Test func armorWhitespaceEdges() async throws {
+        let armored = text(try Age.encrypt([6], to: [.x25519(identity.recipient)], armor: true))
+        func opens(_ text: String) throws -> [UInt8] { try Age.decrypt(Array(text.utf8), identities: [.x25519(identity)]).revealedBytes() }
+        #expect(try opens(String(repeating: "\r\n", count: 1000) + armored) == [6])  // 1,000 counted bytes, 2,000 read
+        #expect(try opens("\u{0B}\n\u{0C}\n" + armored) == [6])  // VT and FF lines are blank too
+        let streamed = try sealedThroughAPipe(Array((String(repeating: "\r\n", count: 1000) + armored).utf8))
+        #expect(streamed == [6])
+        var flood = Array(armored.utf8)
+        flood += [UInt8](repeating: 0x0A, count: 32 << 20)
+        expectAgeError(.armor, containing: "after the armor") { try open(flood) }
+        var inside = Array(armored.utf8.prefix(armored.utf8.count - 33))  // up to the END line
+        inside += [UInt8](repeating: 0x0A, count: 32 << 20)
+        expectAgeError(.armor, containing: "is not the last") { try open(inside) }
+    }
+
+    /// Decrypts through the streaming API reading a pipe in small pieces, as `clavis age decrypt`
+    /// reads stdin.
+    func sealedThroughAPipe(_ bytes: [UInt8]) throws -> [UInt8] {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw AgeError(.payload, "no pipe") }
+        let (readEnd, writeEnd) = (fds[0], fds[1])
+        let writer = Thread {
+            bytes.withUnsafeBytes { raw in
+                var offset = 0
+                while offset < raw.count {
+                    let written = write(writeEnd, raw.baseAddress! + offset, min(100, raw.count - offset))
+                    if written <= 0 { break }
+                    offset += written
+                }
+            }
+            close(writeEnd)
+        }
+        writer.start()
+        defer { close(readEnd) }
+        var output: [UInt8] = []
+        try Age.decrypt(BufferedInput(fileDescriptor: readEnd, bufferSize: 64), identities: [.x25519(identity)]) { output += $0 }
+        return output
+    }
+}

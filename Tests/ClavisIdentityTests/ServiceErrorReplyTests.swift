@@ -40,7 +40,8 @@ import Testing
 
     @Test func statusesMapToOneCodeEach() {
         let expected: [Int: ClavisError.Code] = [400: .serviceError, 401: .permissionDenied, 403: .permissionDenied, 404: .notFound, 408: .sourceUnavailable,
-                                                 409: .serviceError, 410: .notFound, 429: .sourceUnavailable, 500: .serviceError, 503: .sourceUnavailable]
+                                                 409: .serviceError, 410: .serviceError, 429: .sourceUnavailable, 500: .serviceError, 502: .sourceUnavailable,
+                                                 503: .sourceUnavailable, 504: .sourceUnavailable]
         for (status, code) in expected {
             #expect(ServiceErrorReply(reply(status, "{}")).clavisCode == code, "\(status)")
         }
@@ -61,5 +62,21 @@ extension ServiceErrorReplyTests {
         #expect(ServiceErrorReply(reply(403, #"{"error":{"code":"Forbidden","message":"no","innererror":{"code":"ForbiddenByRbac"}}}"#)).description
             == "HTTP 403 Forbidden (ForbiddenByRbac): no")
         #expect(ServiceErrorReply(reply(503, "")).description == "HTTP 503")
+    }
+}
+
+extension ServiceErrorReplyTests {
+    /// A Clavis error that wraps another (rotation's proof wraps the token endpoint's) still shows
+    /// the service's reply and Entra's codes.
+    @Test func causesAreFoundDownTheChain() throws {
+        let entra = try #require(EntraError(status: 401, body: Array(#"{"error":"invalid_client","error_codes":[7000215],"trace_id":"t1"}"#.utf8)))
+        let inner = entra.clavisError(reference: "keyring:app/secret")
+        let outer = ClavisError(.serviceError, reference: "keyring:app/secret", reason: "the new secret did not get a token", cause: inner)
+        #expect(outer.entraError?.codes == [7000215] && outer.entraError?.traceId == "t1")
+        #expect(outer.serviceReply == nil)
+        let vault = ClavisError(.permissionDenied, reason: "refused", cause: ServiceErrorReply(reply(403, #"{"error":{"code":"Forbidden","innererror":{"code":"SecretDisabled"}}}"#)))
+        let wrapped = ClavisError(.notFound, reason: "wrapped", cause: ClavisError(.serviceError, reason: "middle", cause: vault))
+        #expect(wrapped.serviceReply?.specificCode == "SecretDisabled")
+        #expect(wrapped.underlyingCause(EntraError.self) == nil)
     }
 }

@@ -163,7 +163,7 @@ public struct SecretRotation: Sendable {
         } catch let error as ClavisError where error.code == .invalidClientSecret || error.code == .expiredClientSecret {
             throw ClavisError(.permissionDenied, reference: reference.description,
                               reason: "the secret in the reference does not get a token, so it cannot authorize its own rotation (\(error.reason))",
-                              hint: "store a working secret there first: clavis secret set \(reference.description)")
+                              hint: "store a working secret there first: clavis secret set \(reference.description)", cause: error)
         }
         var report = Report()
         let state = Self.identify(current, annotations: annotations, in: app.passwordCredentials)

@@ -46,15 +46,15 @@ public struct ServiceErrorReply: Error, Sendable, CustomStringConvertible {
     public var messageOrStatus: String { message ?? "HTTP \(status)" }
 
     /// What the status means in Clavis's codes: 401 and 403 refuse the caller
-    /// (``ClavisError/Code/permissionDenied``), 404 and 410 name nothing
-    /// (``ClavisError/Code/notFound``), 408, 429 and 503 are passing
-    /// (``ClavisError/Code/sourceUnavailable``), anything else is the service's failure
-    /// (``ClavisError/Code/serviceError``).
+    /// (``ClavisError/Code/permissionDenied``), 404 names nothing (``ClavisError/Code/notFound``),
+    /// the statuses the transport retries as passing — 408, 429, 502, 503, 504 — are still passing
+    /// when retries ran out (``ClavisError/Code/sourceUnavailable``, so a chain tries its next
+    /// source), and anything else is the service's failure (``ClavisError/Code/serviceError``).
     public var clavisCode: ClavisError.Code {
         switch status {
         case 401, 403: .permissionDenied
-        case 404, 410: .notFound
-        case 408, 429, 503: .sourceUnavailable
+        case 404: .notFound
+        case 408, 429, 502, 503, 504: .sourceUnavailable
         default: .serviceError
         }
     }
@@ -66,7 +66,7 @@ public struct ServiceErrorReply: Error, Sendable, CustomStringConvertible {
 }
 
 extension ClavisError {
-    /// The service's error reply behind this error, when Graph, the Defender API or Key Vault
-    /// refused a request; `nil` otherwise.
-    public var serviceReply: ServiceErrorReply? { cause as? ServiceErrorReply }
+    /// The service's error reply behind this error (anywhere down its causes), when Graph, the
+    /// Defender API or Key Vault refused a request; `nil` otherwise.
+    public var serviceReply: ServiceErrorReply? { underlyingCause(ServiceErrorReply.self) }
 }
