@@ -154,7 +154,7 @@ struct KeyringSourceTests {
 /// `error:` line, fast. The bound (2 s) is the issue's; typical times are 20–200 ms.
 @Suite(.enabled(if: TestSession.hasKeyring, "needs dbus-run-session and gnome-keyring, which `bash scripts/test` installs"))
 struct KeyringFailureTests {
-    let bound: Duration = .seconds(2)
+    let bound: Duration = .seconds(2) * TestSession.slowdown
 
     @Test func lockedCollectionFailsFastWithItsOwnError() async throws {
         let home = try TemporaryDirectory()
@@ -175,7 +175,7 @@ struct KeyringFailureTests {
         let lines = locked.stderr.split(separator: "\n").filter { !$0.isEmpty }
         #expect(lines.count == 2, "\(locked.stderr)")
         #expect(lines.allSatisfy { $0.hasPrefix("error: secret store locked: keyring:svc/user: keyring collection 'default' is locked") })
-        #expect(milliseconds(locked.output) < 2000)
+        #expect(milliseconds(locked.output) < 2000 * TestSession.slowdown)
         #expect(locked.output.contains(#""detail" : "locked""#))
         // Nothing was lost: the right password still opens the original value.
         let reopened = try await TestSession.isolated(
@@ -203,7 +203,7 @@ struct KeyringFailureTests {
             """#, home: home, configFile: config)
         #expect(result.output.contains("rc=1 "), "\(result.output) \(result.stderr)")
         #expect(result.stderr.hasPrefix("error: secret source unavailable: keyring:svc/user: no Secret Service provider"), "\(result.stderr)")
-        #expect(milliseconds(result.output) < 2000)
+        #expect(milliseconds(result.output) < 2000 * TestSession.slowdown)
     }
 
     private func milliseconds(_ output: String) -> Int {

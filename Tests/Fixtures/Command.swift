@@ -106,9 +106,26 @@ public enum Command {
         }
         let duration = ContinuousClock.now - started
         let exitStatus: Int32 = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-        let out = (try? Data(contentsOf: URL(fileURLWithPath: outPath))) ?? Data()
-        let err = (try? Data(contentsOf: URL(fileURLWithPath: errPath))) ?? Data()
+        let out = readAll(outPath)
+        let err = readAll(errPath)
         return CommandResult(status: exitStatus, stdout: out, stderr: String(decoding: err, as: UTF8.self), duration: duration)
+    }
+
+    /// A file's bytes, read with POSIX calls: `Data(contentsOf:)` leaks its 4 KiB buffer for an
+    /// empty file (seen under LeakSanitizer, scripts/sanitize), and most stderr files are empty.
+    private static func readAll(_ path: String) -> Data {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return Data() }
+        defer { close(fd) }
+        var result = Data()
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            result.append(contentsOf: chunk[..<count])
+        }
+        return result
     }
 
     private static func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {

@@ -6,6 +6,11 @@ public enum TestSession {
     /// `true` under `bash scripts/test` and in CI.
     public static var hasKeyring: Bool { ProcessInfo.processInfo.environment["CLAVIS_TEST_SESSION"] == "1" }
 
+    /// How many times slower than a plain debug build this run is: `scripts/sanitize` sets
+    /// `CLAVIS_TEST_SLOWDOWN` (AddressSanitizer with whole-stack unwinding), so "fails fast" bounds
+    /// still tell a quick failure from a hang without failing on the sanitizer's cost.
+    public static var slowdown: Int { ProcessInfo.processInfo.environment["CLAVIS_TEST_SLOWDOWN"].flatMap(Int.init).map { max(1, $0) } ?? 1 }
+
     /// Runs `script` with bash inside a new private D-Bus session, with its own keyring directories
     /// (`XDG_DATA_HOME`, `XDG_RUNTIME_DIR`) under `home`. `$CLAVIS` names the built `clavis`.
     /// With `configFile`, the bus uses that configuration (e.g. one with no service files).
