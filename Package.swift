@@ -20,7 +20,11 @@ let package = Package(
         // The hardcoded-secret scanner as a library.
         .library(name: "ClavisScan", targets: ["ClavisScan"]),
         .library(name: "ClavisTesting", targets: ["ClavisTesting"]),
-        .executable(name: "clavis", targets: ["ClavisCLI"]),
+        // `clavis`: answers `--version` and local `secret get` itself and becomes `clavis-cli` for
+        // everything else, so the calls scripts make in a loop start as fast as a C tool (issue 17).
+        .executable(name: "clavis", targets: ["ClavisLauncher"]),
+        // The whole command-line tool (swift-argument-parser, the HTTP clients); `clavis` execs it.
+        .executable(name: "clavis-cli", targets: ["ClavisCLI"]),
         // The server executable: `clavis emulator …` and `clavis demo` start it, so `clavis` links no server code.
         .executable(name: "clavis-emulator", targets: ["clavis-emulator"]),
         .executable(name: "clavis-scan", targets: ["clavis-scan"]),
@@ -56,8 +60,9 @@ let package = Package(
         ),
         // env:, credential:, dir: sources.
         .target(name: "ClavisLocal", dependencies: ["ClavisCore"], swiftSettings: strict),
-        // libsecret, for the keyring: source.
-        .systemLibrary(name: "CLibsecret", pkgConfig: "libsecret-1", providers: [.apt(["libsecret-1-dev"])]),
+        // libsecret, for the keyring: source — loaded with dlopen at the first keyring operation, not
+        // linked, so programs that never touch a keyring start without GLib (issue 17).
+        .target(name: "CLibsecret", linkerSettings: [.linkedLibrary("dl")]),
         // keyring:SERVICE/USERNAME — the Secret Service (GNOME keyring, KeePassXC, KWallet's bridge).
         .target(name: "ClavisKeyring", dependencies: ["ClavisCore", "CLibsecret",
                                                       .product(name: "Logging", package: "swift-log")],
@@ -148,7 +153,10 @@ let package = Package(
             path: "Sources/ClavisBrokerTool",
             swiftSettings: strict
         ),
-        // The `clavis` command-line tool: a client only — no Hummingbird, TLS server or CA code.
+        // `clavis`: links ClavisCore, ClavisLocal and ClavisKeyring only — no Foundation, no argument
+        // parser, no HTTP client (a test checks the symbols).
+        .executableTarget(name: "ClavisLauncher", dependencies: ["ClavisCore", "ClavisLocal", "ClavisKeyring"], swiftSettings: strict),
+        // `clavis-cli`, the whole command-line tool: a client only — no Hummingbird, TLS server or CA code.
         .executableTarget(
             name: "ClavisCLI",
             dependencies: [
@@ -199,11 +207,11 @@ let package = Package(
                                                                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                                                .product(name: "NIOSSL", package: "swift-nio-ssl")],
                     exclude: ["Fixtures"], swiftSettings: strict),
-        .testTarget(name: "ClavisBrokerTests", dependencies: ["ClavisBroker", "ClavisIdentity", "ClavisTestSupport", "clavis-broker", "clavis-emulator", "ClavisCLI"],
+        .testTarget(name: "ClavisBrokerTests", dependencies: ["ClavisBroker", "ClavisIdentity", "ClavisTestSupport", "clavis-broker", "clavis-emulator", "ClavisCLI", "ClavisLauncher"],
                     swiftSettings: strict),
-        .testTarget(name: "ClavisCLITests", dependencies: ["ClavisCLI", "clavis-emulator", "ClavisTestSupport"], swiftSettings: strict),
+        .testTarget(name: "ClavisCLITests", dependencies: ["ClavisCLI", "ClavisLauncher", "clavis-emulator", "ClavisTestSupport"], swiftSettings: strict),
         // Client-secret rotation (issue 21): Graph application routes in the emulator, and `clavis app secret` end to end.
-        .testTarget(name: "ClavisRotationTests", dependencies: ["ClavisCLI", "ClavisIdentity", "ClavisKeyVault", "ClavisAge", "ClavisKeyring",
+        .testTarget(name: "ClavisRotationTests", dependencies: ["ClavisCLI", "ClavisLauncher", "ClavisIdentity", "ClavisKeyVault", "ClavisAge", "ClavisKeyring",
                                                                "ClavisEmulator", "ClavisTestSupport"],
                     swiftSettings: strict),
     ]

@@ -20,6 +20,18 @@ def timed(argv, runs, stdin=None, env=None):
     return min(times), statistics.median(times)
 
 
+def interleaved(commands, runs):
+    """Medians (ms) of whole-process runs of each (argv, env) in `commands`, taken in turn within
+    each round, so drift of the machine during the run affects every command alike."""
+    times = [[] for _ in commands]
+    for _ in range(runs):
+        for index, (argv, env) in enumerate(commands):
+            start = time.perf_counter()
+            subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, env=env)
+            times[index].append((time.perf_counter() - start) * 1000)
+    return [statistics.median(t) for t in times]
+
+
 work = tempfile.mkdtemp(prefix="clavis-bench-")
 atexit.register(shutil.rmtree, work, True)   # it holds a key file: never leave it behind
 started = time.time()
@@ -34,8 +46,8 @@ for line in out.splitlines():
 runs = 5 if quick else 100
 value = b"benchmark-value"
 subprocess.run([clavis, "secret", "set", "keyring:clavis-bench/app-secret"], input=value, check=True, capture_output=True)
-_, c = timed([clavis, "secret", "get", "keyring:clavis-bench/app-secret"], runs)
-_, s = timed(["secret-tool", "lookup", "service", "clavis-bench", "username", "app-secret"], runs)
+c, s = interleaved([([clavis, "secret", "get", "keyring:clavis-bench/app-secret"], None),
+                    (["secret-tool", "lookup", "service", "clavis-bench", "username", "app-secret"], None)], runs)
 rows.append(("keyring read (median per process)", c, s, "ms", "secret-tool lookup"))
 try:
     _, k = timed([sys.executable, "-m", "keyring", "get", "clavis-bench", "app-secret"], max(2, runs // 10))
@@ -72,13 +84,12 @@ _, p = timed([sys.executable, "-c", script], 3)
 rows.append((f"scrypt 2^{factor} unlock (median per process)", c, p, "ms", "pyrage"))
 
 # 4. CLI cold start: whole processes, medians (issue goals: ≤ 1.5× `age --version`).
-starts = 10 if quick else 50
-_, c = timed([clavis, "--version"], starts)
-_, a = timed(["age", "--version"], starts)
-rows.append(("CLI cold start (--version, median)", c, a, "ms", "age --version"))
+starts = 10 if quick else 200
 env_x = dict(os.environ, CLAVIS_BENCH_X="value")
-_, c = timed([clavis, "secret", "get", "env:CLAVIS_BENCH_X"], starts, env=env_x)
-rows.append(("secret get env:X (median per process)", c, a, "ms", "age --version"))
+c, e, a = interleaved([([clavis, "--version"], None), ([clavis, "secret", "get", "env:CLAVIS_BENCH_X"], env_x),
+                       (["age", "--version"], None)], starts)
+rows.append(("CLI cold start (--version, median)", c, a, "ms", "age --version"))
+rows.append(("secret get env:X (median per process)", e, a, "ms", "age --version"))
 
 
 def peak_rss_kib(argv, env=None):

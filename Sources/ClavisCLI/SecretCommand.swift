@@ -27,7 +27,7 @@ struct SecretCommand: AsyncParsableCommand {
 
         func run() async throws {
             let reference = try SecretReference(parsing: reference)
-            let secret = try await CLIContext.resolver(options, vault: credentials).secret(for: reference)
+            let secret = try await CLIContext.resolver(options, vault: credentials, reading: reference).secret(for: reference)
             if json {
                 guard let value = secret.revealedString() else {
                     throw CLIFailure(message: "\(reference) is not UTF-8 text, so it cannot be printed as JSON; omit --json")
@@ -172,9 +172,12 @@ extension SecretCommand {
 /// What every command shares: the resolver (and, first, the extra CAs HTTPS connections trust).
 enum CLIContext {
     /// `vault` says how `keyvault:` references authenticate (the command's credential options;
-    /// default: the environment, then managed identity).
-    static func resolver(_ options: SourceOptions, vault: CredentialOptions? = nil) throws -> SecretResolver {
-        try options.tls.apply()
+    /// default: the environment, then managed identity). `reading`: the one reference the command
+    /// reads, when it reads only one — a local one (anything but `keyvault:`) makes no HTTPS
+    /// connection, so the CA files the environment names are not checked for it (a stale
+    /// `SSL_CERT_FILE` does not break `secret get env:X`); `--ca-file` files always are.
+    static func resolver(_ options: SourceOptions, vault: CredentialOptions? = nil, reading: SecretReference? = nil) throws -> SecretResolver {
+        try options.tls.apply(checkingEnvironment: reading.map { $0.scheme == "keyvault" } ?? true)
         if let vault, vault.isGiven { _ = try vault.credential(resolver: SecretResolver([])) }  // a usage error now, not at the first keyvault: read
         return .standard(interactive: options.unlock, ageUnlock: options.ageUnlock, credential: try vault?.selection() ?? CredentialSelection())
     }
@@ -217,9 +220,9 @@ struct TLSOptions: ParsableArguments {
     var caFiles: [String] = []
 
     /// Adds the files to the trust of every HTTP client made from now on, after checking them and
-    /// the files the environment names.
-    func apply() throws {
-        try TrustedCAs.validateEnvironment()
+    /// (when `checkingEnvironment`) the files the environment names.
+    func apply(checkingEnvironment: Bool = true) throws {
+        if checkingEnvironment { try TrustedCAs.validateEnvironment() }
         try TrustedCAs.add(files: caFiles)
     }
 }

@@ -4,14 +4,17 @@ import Glibc
 #endif
 
 /// Finding the server executables `clavis` starts (`clavis-emulator`, `clavis-broker`): next to
-/// this executable, then on `PATH` — as git finds `git-<name>`.
+/// this executable, then — when this is the package's `/usr/libexec/clavis/clavis-cli` — in
+/// `../../bin`, then on `PATH`, as git finds `git-<name>`.
 enum ServerExecutable {
     /// The path of `name`, or a failure saying where it was looked for and how to get it.
     static func locate(_ name: String) throws -> String {
         let own = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let directory = URL(fileURLWithPath: own).deletingLastPathComponent()
-        let beside = directory.appendingPathComponent(name).path
-        if access(beside, X_OK) == 0 { return beside }
+        for candidate in [directory.appendingPathComponent(name).path, directory.appendingPathComponent("../../bin/\(name)").standardized.path]
+        where access(candidate, X_OK) == 0 {
+            return candidate
+        }
         for entry in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") where !entry.isEmpty {
             let candidate = "\(entry)/\(name)"
             if access(candidate, X_OK) == 0 { return candidate }

@@ -78,7 +78,7 @@ public struct KeyringSource: AnnotatedSecretSource {
             let items = try session.search(collection, service: name.service, username: name.username, all: true, load: false)
             let names = items.pointers.compactMap { item -> String? in
                 guard let raw = clavis_item_attribute(item, "username") else { return nil }
-                defer { g_free(raw) }
+                defer { clavis_g_free(raw) }
                 return String(cString: raw)
             }
             return Array(Set(names)).sorted()
@@ -185,7 +185,7 @@ public struct KeyringSource: AnnotatedSecretSource {
         do {
             let locked = try await perform("keyring:") { session in
                 let collection = try session.collection("default")
-                return secret_collection_get_locked(collection.pointer) != 0
+                return clavis_secret_collection_get_locked(collection.pointer) != 0
             }
             findings.append(SourceDiagnosis(scheme: "keyring", check: "Secret Service", status: .ok, detail: "a provider answers"))
             findings.append(locked
@@ -207,6 +207,11 @@ public struct KeyringSource: AnnotatedSecretSource {
     }
 
     private func perform<T: Sendable>(_ reference: String, _ body: @escaping @Sendable (borrowing KeyringSession) throws -> T) async throws -> T {
+        // No bus: fail in microseconds, before loading libsecret (or letting libdbus try to autolaunch).
+        if let problem = SessionBus.problem() {
+            throw ClavisError(.sourceUnavailable, reference: reference, reason: problem, hint: SessionBus.hint)
+        }
+        try Libsecret.load(reference: reference)
         let cancellable = Cancellable()
         let deadline = interactive ? max(timeout, .seconds(120)) : timeout
         let timer = DispatchWorkItem { cancellable.cancel() }
@@ -233,6 +238,20 @@ public struct KeyringSource: AnnotatedSecretSource {
     }
 }
 
+/// libsecret is loaded (CLibsecret: `dlopen` of libsecret-1.so.0) at the first keyring operation,
+/// so a process that never touches a keyring never loads GLib.
+enum Libsecret {
+    /// Loads libsecret once; a machine without it gets a clear `source-unavailable`.
+    static func load(reference: String) throws {
+        var reason: UnsafePointer<CChar>?
+        guard clavis_libsecret_load(&reason) == 0 else {
+            throw ClavisError(.sourceUnavailable, reference: reference,
+                              reason: "libsecret could not be loaded (\(reason.map { String(cString: $0) } ?? "no detail"))",
+                              hint: "install libsecret (Debian, Ubuntu: apt install libsecret-1-0), or keep the secret in an age: store or a systemd credential")
+        }
+    }
+}
+
 /// The one thread libsecret runs on, and the timers that cancel overdue calls.
 enum KeyringThread {
     static let queue = DispatchQueue(label: "clavis.keyring")
@@ -242,9 +261,9 @@ enum KeyringThread {
 /// A GCancellable shared between the caller, the timer and the keyring thread (GCancellable is
 /// thread-safe).
 final class Cancellable: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<GCancellable>
-    init() { pointer = g_cancellable_new() }
-    deinit { g_object_unref(pointer) }
-    func cancel() { g_cancellable_cancel(pointer) }
-    var isCancelled: Bool { g_cancellable_is_cancelled(pointer) != 0 }
+    let pointer: OpaquePointer
+    init() { pointer = clavis_g_cancellable_new() }
+    deinit { clavis_g_object_unref(UnsafeMutableRawPointer(pointer)) }
+    func cancel() { clavis_g_cancellable_cancel(pointer) }
+    var isCancelled: Bool { clavis_g_cancellable_is_cancelled(pointer) != 0 }
 }

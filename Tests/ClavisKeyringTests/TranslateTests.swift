@@ -7,7 +7,8 @@ import Testing
 /// GError as the cause. No D-Bus needed: the GErrors are made here.
 @Suite struct TranslateTests {
     @Test func theGErrorIsTheCause() throws {
-        let error = g_error_new_literal(g_quark_from_string("clavis-test-quark"), 7, "the provider said no")
+        try Libsecret.load(reference: "keyring:svc/user")
+        let error = clavis_g_error_new_literal(clavis_g_quark_from_string("clavis-test-quark"), 7, "the provider said no")
         let clavis = KeyringSession.translate(error, reference: "keyring:svc/user", operation: "read")
         #expect(clavis.code == .serviceError && clavis.reference == "keyring:svc/user")
         #expect(clavis.reason == "could not read: the provider said no")

@@ -1,0 +1,88 @@
+import ClavisCore
+import ClavisKeyring
+import ClavisLocal
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The two argument lists `clavis` answers without `clavis-cli`, and how it answers them.
+enum FastPath {
+    /// The schemes read here: local sources only. `age:` needs Foundation and swift-crypto (and
+    /// an unlock costs far more than a process start); `keyvault:` needs the HTTP client.
+    static let schemes: Set<String> = ["env", "credential", "dir", "keyring"]
+
+    /// Variables that change what `clavis-cli` would print for these commands: the log level (it
+    /// logs each read at debug). With one set, `clavis-cli` answers. (CA files are not checked for
+    /// a local read by either executable.)
+    static let deferringVariables = ["CLAVIS_LOG_LEVEL"]
+
+    /// Whether `arguments` is one of the two argument lists answered here (decided before any
+    /// `await`, on the main thread, so everything else is exec'd at once).
+    static func recognises(_ arguments: [String]) -> Bool {
+        guard !deferringVariables.contains(where: { getenv($0) != nil }) else { return false }
+        return arguments == ["--version"] || localReference(arguments) != nil
+    }
+
+    /// The reference of `secret get REF` when REF is local.
+    private static func localReference(_ arguments: [String]) -> SecretReference? {
+        guard arguments.count == 3, arguments[0] == "secret", arguments[1] == "get",
+              let reference = try? SecretReference(parsing: arguments[2]), schemes.contains(reference.scheme)
+        else { return nil }
+        return reference
+    }
+
+    /// Answers `arguments` (which ``recognises(_:)``) on stdout and returns `true`, or returns
+    /// `false` having printed nothing, for `clavis-cli` to answer. A source's failure is reported
+    /// here as `clavis-cli` reports a `ClavisError` — `error: DESCRIPTION` on stderr, status 1 —
+    /// rather than read twice (a keyring that times out would cost its timeout twice); a test
+    /// holds the two executables to the same bytes.
+    static func answer(_ arguments: [String]) async -> Bool {
+        guard let reference = localReference(arguments) else { return false }
+        // As `clavis-cli` does before any secret is read: no core dumps, no same-user debugger.
+        ProcessProtection.makeNonDumpable()
+        // The sources `SecretResolver.standard(interactive: false)` holds for these schemes, built
+        // the same way (no prompts: `--unlock` is not one of the two argument lists).
+        let resolver = SecretResolver([EnvironmentSource(), CredentialSource(), DirectorySource(), KeyringSource(interactive: false)])
+        let secret: Secret
+        do {
+            secret = try await resolver.secret(for: reference)
+        } catch let error as ClavisError {
+            let line = Array("error: \(error)\n".utf8)
+            line.withUnsafeBytes { writeAll($0, to: 2) }
+            exit(1)
+        } catch {
+            return false
+        }
+        // Written from the secret's own storage: no copy is left behind.
+        return secret.withRevealedBytes { writeLine($0) }
+    }
+
+    /// Prints the version, as `clavis-cli --version` does.
+    static func printVersion() {
+        _ = writeLine(Array(ClavisVersion.string.utf8))
+    }
+
+    /// Writes `bytes` and a line feed to stdout. A failed write (a closed pipe) exits 1 rather
+    /// than let `clavis-cli` read the secret again.
+    private static func writeLine(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        writeAll(bytes, to: 1)
+        withUnsafeBytes(of: UInt8(0x0A)) { writeAll($0, to: 1) }
+        return true
+    }
+
+    private static func writeLine(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { writeLine($0) }
+    }
+
+    private static func writeAll(_ buffer: UnsafeRawBufferPointer, to descriptor: Int32) {
+        var offset = 0
+        while offset < buffer.count {
+            let written = Glibc.write(descriptor, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                exit(1)
+            }
+            offset += written
+        }
+    }
+}

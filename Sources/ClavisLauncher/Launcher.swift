@@ -1,0 +1,84 @@
+// `clavis`: the command users and scripts type. It answers the calls that shell scripts,
+// `ExecStartPre=` lines and git hooks make in a loop — `clavis --version` and
+// `clavis secret get REF` for a local reference (env:, credential:, dir:, keyring:) — itself, and
+// becomes `clavis-cli` (the whole command-line tool, swift-argument-parser and all) for everything
+// else. It links only ClavisCore, ClavisLocal and ClavisKeyring: no Foundation, no HTTP client, no
+// argument parser, so it starts as fast as a C tool (docs/performance.md).
+//
+// One way of doing each thing: `clavis-cli` owns the grammar, the help, every error message and
+// `--json`. This target recognises two exact argument lists and nothing else, with none of the
+// variables that change `clavis-cli`'s output set; whatever it does not recognise goes to
+// `clavis-cli` unchanged. A source's failure is printed as `clavis-cli` prints it (one `error:`
+// line, status 1), and ClavisCLITests hold the two executables to the same bytes.
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The entry point. Synchronous: `--version` and the decision to exec end before Swift's
+/// concurrency runtime starts a thread; only a read runs async.
+@main
+enum Launcher {
+    static func main() {
+        Delegate.recordSignalMask()
+        let given = Arguments.current
+        let arguments = given.strings
+        guard FastPath.recognises(arguments) else { Delegate.becomeFullTool(given) }
+        if arguments == ["--version"] {
+            FastPath.printVersion()
+            exit(0)
+        }
+        // A read: its sources are async. The main thread waits; nothing else runs meanwhile.
+        nonisolated(unsafe) var answered = false
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            answered = await FastPath.answer(arguments)
+            done.signal()
+        }
+        done.wait()
+        if answered { exit(0) }
+        Delegate.becomeFullTool(given)
+    }
+}
+
+/// This process's arguments, read from `/proc/self/cmdline` (one read) rather than through
+/// `CommandLine.arguments` (whose first use is slower), kept as bytes: an argument that is not
+/// UTF-8 (a Latin-1 file name) reaches `clavis-cli` unchanged.
+struct Arguments {
+    /// argv without argv[0], byte for byte.
+    let raw: [[UInt8]]
+    /// The same, as text (for recognising the two argument lists only).
+    var strings: [String] { raw.map { String(decoding: $0, as: UTF8.self) } }
+
+    /// This process's arguments.
+    static var current: Arguments {
+        if let bytes = readCommandLine() {
+            return Arguments(raw: Array(bytes.split(separator: 0, omittingEmptySubsequences: false).dropLast().dropFirst().map(Array.init)))
+        }
+        var raw: [[UInt8]] = []
+        for index in stride(from: 1, to: Int(CommandLine.argc), by: 1) {
+            guard let argument = CommandLine.unsafeArgv[index] else { break }
+            raw.append(Array(UnsafeRawBufferPointer(start: argument, count: strlen(argument))))
+        }
+        return Arguments(raw: raw)
+    }
+
+    /// The bytes of `/proc/self/cmdline` (each argument NUL-terminated), or `nil`.
+    static func readCommandLine() -> [UInt8]? {
+        let descriptor = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                return nil
+            }
+            if count == 0 { break }
+            bytes += chunk[..<count]
+        }
+        return bytes.last == 0 ? bytes : nil
+    }
+}
