@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 typedef int gboolean_;
 typedef void (*Destroy)(void *);
@@ -58,11 +59,21 @@ typedef gboolean_ (*Equal)(const void *, const void *);
     X(gboolean_, g_cancellable_is_cancelled, (ClavisGCancellable *))
 
 #define CLAVIS_POINTER(ret, name, params) ret (*name) params;
-static struct { CLAVIS_SYMBOLS(CLAVIS_POINTER) } fn;
+static struct { CLAVIS_SYMBOLS(CLAVIS_POINTER) } fn_;
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int loaded;
 static char failure[512];
+
+/* Every wrapper reaches libsecret through this: a call before a successful load is a programming
+   error in ClavisKeyring, and ends the process with a message rather than a jump to address 0. */
+static inline void require_loaded(void) {
+    if (!__atomic_load_n(&loaded, __ATOMIC_ACQUIRE)) {
+        fputs("CLibsecret: libsecret used before clavis_libsecret_load succeeded\n", stderr);
+        abort();
+    }
+}
+#define fn (require_loaded(), fn_)
 
 static void load(void) {
     /* RTLD_LOCAL: nothing of GLib becomes visible to the rest of the process. GLib, GObject and
@@ -76,12 +87,12 @@ static void load(void) {
         return;
     }
 #define CLAVIS_LOOKUP(ret, name, params) \
-    if ((*(void **)&fn.name = dlsym(handle, #name)) == NULL) { \
+    if ((*(void **)&fn_.name = dlsym(handle, #name)) == NULL) { \
         snprintf(failure, sizeof failure, "libsecret-1.so.0 has no symbol %s", #name); \
         return; \
     }
     CLAVIS_SYMBOLS(CLAVIS_LOOKUP)
-    loaded = 1;
+    __atomic_store_n(&loaded, 1, __ATOMIC_RELEASE);
 }
 
 int clavis_libsecret_load(const char **error) {

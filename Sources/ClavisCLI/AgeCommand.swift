@@ -121,7 +121,7 @@ struct KeygenCommand: AsyncParsableCommand {
             try file.commit(replacing: false)
         } else {
             Terminal.writeAll(1, Array(text.utf8))
-            Terminal.printSecret(encoded)
+            try Terminal.printSecret(encoded)
         }
         Terminal.note("Public key: \(recipient)")
     }

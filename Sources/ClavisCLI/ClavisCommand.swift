@@ -29,8 +29,13 @@ struct ClavisCommand: AsyncParsableCommand {
     /// Runs the command, printing failures as one `error:` line on stderr — and, when the caller
     /// asked for JSON, also as `{"error": {...}}` on stdout (see ``ErrorReport``).
     static func main() async {
+        // No file may take the number of a standard stream the caller closed.
+        ProcessProtection.ensureStandardDescriptors()
         // Before any secret is read: no core dumps, no same-user debugger.
         ProcessProtection.makeNonDumpable()
+        // The launcher execs this file, clavis-cli; the kernel names a process after its file, so
+        // name it as users know it (`pgrep -x clavis`, `top`).
+        ProcessName.adopt("clavis")
         // The libraries log through `Logger.current` (swift-log's task-local logger); unbound, it is
         // a logger with an empty label made by this factory, so it is named "clavis" here.
         LoggingSystem.bootstrap { label in
@@ -80,6 +85,18 @@ struct ClavisCommand: AsyncParsableCommand {
             if message.hasPrefix("Error: ") { message = String(message.dropFirst("Error: ".count)) }
             return (message, code.rawValue)
         }
+    }
+}
+
+/// The process's name (`/proc/self/comm`), as `prctl(PR_SET_NAME)` sets it.
+enum ProcessName {
+    private typealias Prctl = @convention(c) (Int32, UInt, UInt, UInt, UInt) -> Int32
+
+    /// Names this process `name` (at most 15 bytes are kept).
+    static func adopt(_ name: String) {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "prctl") else { return }
+        let prctl = unsafeBitCast(symbol, to: Prctl.self)
+        _ = name.withCString { prctl(15 /* PR_SET_NAME */, UInt(bitPattern: $0), 0, 0, 0) }
     }
 }
 

@@ -34,7 +34,7 @@ struct SecretCommand: AsyncParsableCommand {
                 }
                 try Terminal.printJSON(["reference": reference.description, "value": value])
             } else {
-                Terminal.printSecret(secret)
+                try Terminal.printSecret(secret)
             }
         }
     }

@@ -11,11 +11,13 @@ enum ServerExecutable {
     static func locate(_ name: String) throws -> String {
         let own = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let directory = URL(fileURLWithPath: own).deletingLastPathComponent()
-        for candidate in [directory.appendingPathComponent(name).path, directory.appendingPathComponent("../../bin/\(name)").standardized.path]
-        where access(candidate, X_OK) == 0 {
-            return candidate
+        var candidates = [directory.appendingPathComponent(name).path]
+        if directory.path.hasSuffix("/libexec/clavis") {   // the package: /usr/libexec/clavis/clavis-cli, /usr/bin/NAME
+            candidates.append(directory.appendingPathComponent("../../bin/\(name)").standardized.path)
         }
-        for entry in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") where !entry.isEmpty {
+        for candidate in candidates where access(candidate, X_OK) == 0 { return candidate }
+        // Absolute entries only: a relative one would run whatever the current directory holds.
+        for entry in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") where entry.hasPrefix("/") {
             let candidate = "\(entry)/\(name)"
             if access(candidate, X_OK) == 0 { return candidate }
         }

@@ -25,10 +25,14 @@ enum Terminal {
         writeAll(1, Array((text + "\n").utf8))
     }
 
-    /// Writes the secret's raw bytes and a newline on stdout.
-    static func printSecret(_ secret: Secret) {
-        secret.withRevealedBytes { raw in writeAll(1, raw) }
-        writeAll(1, [0x0A])
+    /// Writes the secret's raw bytes and a newline on stdout. A value that did not reach its
+    /// reader (stdout closed, a broken pipe, a full disk) is a failure, not a silent success.
+    static func printSecret(_ secret: Secret) throws {
+        var failure = secret.withRevealedBytes { raw in writeAllReporting(1, raw) }
+        if failure == nil { failure = withUnsafeBytes(of: UInt8(0x0A)) { writeAllReporting(1, $0) } }
+        if let failure {
+            throw CLIFailure(message: "could not write the value to stdout: \(String(cString: strerror(failure)))")
+        }
     }
 
     /// Reads a secret: from stdin when it is not a terminal (one trailing newline stripped),
@@ -132,12 +136,20 @@ enum Terminal {
     }
 
     static func writeAll(_ fd: Int32, _ raw: UnsafeRawBufferPointer) {
+        _ = writeAllReporting(fd, raw)
+    }
+
+    /// Writes all of `raw`; the errno of a failed write, else `nil`. (The launcher, `clavis`,
+    /// reports a failed secret write with the same words: Sources/ClavisLauncher/FastPath.swift.)
+    static func writeAllReporting(_ fd: Int32, _ raw: UnsafeRawBufferPointer) -> Int32? {
         var offset = 0
         while offset < raw.count, let base = raw.baseAddress {
             let wrote = Glibc.write(fd, base + offset, raw.count - offset)
             if wrote < 0, errno == EINTR { continue }
-            if wrote <= 0 { return }
+            if wrote < 0 { return errno }
+            if wrote == 0 { return EIO }
             offset += wrote
         }
+        return nil
     }
 }

@@ -117,7 +117,7 @@ struct TokenCommand: AsyncParsableCommand {
                 try Terminal.printJSON(TokenOutput(access_token: jwt, token_type: "Bearer",
                                                    expires_on: Int(token.expiresOn.timeIntervalSince1970), claims: summary))
             } else {
-                Terminal.printSecret(token.token)
+                try Terminal.printSecret(token.token)
             }
         }
 

@@ -23,6 +23,21 @@ public enum ProcessProtection {
         prctl?(setDumpable, 0, 0, 0, 0) == 0
     }
 
+    /// Opens `/dev/null` on whichever of stdin, stdout and stderr the caller left closed, as
+    /// glibc does for set-user-ID programs. Otherwise the next file opened would get that number,
+    /// and a value meant for stdout would be written into it (seen: an eventfd of the runtime's,
+    /// failing the write with EINVAL). Call it first in `main`. A value printed to a stdout the
+    /// caller closed is then discarded, as with `>/dev/null`.
+    public static func ensureStandardDescriptors() {
+        for descriptor in Int32(0)...2 where fcntl(descriptor, F_GETFD) == -1 && errno == EBADF {
+            let opened = open("/dev/null", descriptor == 0 ? O_RDONLY : O_WRONLY)
+            if opened >= 0, opened != descriptor {
+                dup2(opened, descriptor)
+                close(opened)
+            }
+        }
+    }
+
     /// Whether this process is dumpable now (`nil` if it cannot be told).
     public static var isDumpable: Bool? {
         guard let value = prctl?(getDumpable, 0, 0, 0, 0), value >= 0 else { return nil }

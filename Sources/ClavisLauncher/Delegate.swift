@@ -10,27 +10,32 @@ enum Delegate {
     /// The name of the whole command-line tool.
     static let fullTool = "clavis-cli"
 
-    /// The signal mask this process started with, handed on unchanged at exec (Swift's threads
-    /// block signals on themselves; the caller's choices — e.g. `nohup`'s — are kept as they were).
+    /// The signal mask and SIGPIPE's disposition this process started with, handed on unchanged
+    /// at exec: Swift's threads block signals on themselves, and GIO (loaded for a keyring read)
+    /// ignores SIGPIPE process-wide; the caller's choices (e.g. `nohup`'s) are kept as they were.
     nonisolated(unsafe) static var startMask = sigset_t()
+    nonisolated(unsafe) static var startPipe = sigaction()
 
-    /// Records the signal mask; called first, on the main thread.
-    static func recordSignalMask() {
+    /// Records the signal state; called first, on the main thread, before any other thread exists.
+    static func recordSignalState() {
         pthread_sigmask(SIG_SETMASK, nil, &startMask)
+        sigaction(SIGPIPE, nil, &startPipe)
     }
 
-    /// Execs `clavis-cli` (as argv[0]) with this process's other arguments, byte for byte; on
+    /// Execs `clavis-cli` with this process's arguments, byte for byte; on
     /// failure, one `error:` line and exit 69 (not found) or 126 (found but not runnable).
     static func becomeFullTool(_ arguments: Arguments) -> Never {
         guard let program = locate() else {
             fail("\(fullTool) was not found next to clavis (\(ownDirectory() ?? "?")), in ../libexec/clavis or on PATH; build it with `swift build --product \(fullTool)`, or install the clavis package, which ships it", status: 69)
         }
-        var argv: [UnsafeMutablePointer<CChar>?] = [strdup(program)] + arguments.raw.map { bytes in
+        // argv[0] as the caller gave it: `ps` shows the command that was typed.
+        var argv: [UnsafeMutablePointer<CChar>?] = ([arguments.zeroth] + arguments.raw).map { bytes in
             let copy = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count + 1)
             for (index, byte) in bytes.enumerated() { copy[index] = CChar(bitPattern: byte) }
             copy[bytes.count] = 0
             return copy
         } + [nil]
+        sigaction(SIGPIPE, &startPipe, nil)
         pthread_sigmask(SIG_SETMASK, &startMask, nil)
         execv(program, &argv)
         let reason = String(cString: strerror(errno))
@@ -46,21 +51,26 @@ enum Delegate {
                 return candidate
             }
         }
+        // Absolute entries only: a relative one (`.`, `bin`) would run whatever the current
+        // directory holds.
         guard let path = getenv("PATH") else { return nil }
-        for entry in String(cString: path).split(separator: ":") where !entry.isEmpty {
+        for entry in String(cString: path).split(separator: ":") where entry.hasPrefix("/") {
             let candidate = "\(entry)/\(fullTool)"
             if access(candidate, X_OK) == 0 { return candidate }
         }
         return nil
     }
 
-    /// The directory of this executable (`/proc/self/exe`).
+    /// The directory of this executable (`/proc/self/exe`), or `nil` when it cannot be told
+    /// exactly (no /proc, a path longer than PATH_MAX, or one that is not UTF-8).
     static func ownDirectory() -> String? {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard length > 0 else { return nil }
-        let path = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        guard let slash = path.lastIndex(of: "/") else { return nil }
+        var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = buffer.withUnsafeMutableBufferPointer { raw in
+            raw.baseAddress.map { readlink("/proc/self/exe", UnsafeMutableRawPointer($0).assumingMemoryBound(to: CChar.self), raw.count) } ?? -1
+        }
+        guard length > 0, length < buffer.count, let path = String(validating: buffer[..<length], as: UTF8.self),
+              let slash = path.lastIndex(of: "/")
+        else { return nil }
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 

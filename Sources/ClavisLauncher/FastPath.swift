@@ -48,7 +48,7 @@ enum FastPath {
             secret = try await resolver.secret(for: reference)
         } catch let error as ClavisError {
             let line = Array("error: \(error)\n".utf8)
-            line.withUnsafeBytes { writeAll($0, to: 2) }
+            _ = line.withUnsafeBytes { writeAll($0, to: 2) }
             exit(1)
         } catch {
             return false
@@ -57,32 +57,38 @@ enum FastPath {
         return secret.withRevealedBytes { writeLine($0) }
     }
 
-    /// Prints the version, as `clavis-cli --version` does.
+    /// Prints the version, as `clavis-cli --version` does (swift-argument-parser ignores a failed
+    /// write there, and so does this).
     static func printVersion() {
-        _ = writeLine(Array(ClavisVersion.string.utf8))
+        let line = Array(ClavisVersion.string.utf8) + [0x0A]
+        _ = line.withUnsafeBytes { writeAll($0, to: 1) }
     }
 
-    /// Writes `bytes` and a line feed to stdout. A failed write (a closed pipe) exits 1 rather
-    /// than let `clavis-cli` read the secret again.
+    /// Writes the value and a line feed to stdout. A failed write (stdout closed, a broken pipe,
+    /// a full disk) is reported in `clavis-cli`'s words (`Terminal.printSecret`), status 1.
     private static func writeLine(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        writeAll(bytes, to: 1)
-        withUnsafeBytes(of: UInt8(0x0A)) { writeAll($0, to: 1) }
+        var failure = writeAll(bytes, to: 1)
+        if failure == nil { failure = withUnsafeBytes(of: UInt8(0x0A)) { writeAll($0, to: 1) } }
+        if let failure {
+            let line = Array("error: could not write the value to stdout: \(String(cString: strerror(failure)))\n".utf8)
+            _ = line.withUnsafeBytes { writeAll($0, to: 2) }
+            exit(1)
+        }
         return true
     }
 
-    private static func writeLine(_ bytes: [UInt8]) -> Bool {
-        bytes.withUnsafeBytes { writeLine($0) }
-    }
-
-    private static func writeAll(_ buffer: UnsafeRawBufferPointer, to descriptor: Int32) {
+    /// Writes all of `buffer`; the errno of a failed write, else `nil`.
+    private static func writeAll(_ buffer: UnsafeRawBufferPointer, to descriptor: Int32) -> Int32? {
         var offset = 0
         while offset < buffer.count {
             let written = Glibc.write(descriptor, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
             if written < 0 {
                 if errno == EINTR { continue }
-                exit(1)
+                return errno
             }
+            if written == 0 { return EIO }
             offset += written
         }
+        return nil
     }
 }

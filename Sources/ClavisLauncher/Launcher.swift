@@ -10,6 +10,7 @@
 // variables that change `clavis-cli`'s output set; whatever it does not recognise goes to
 // `clavis-cli` unchanged. A source's failure is printed as `clavis-cli` prints it (one `error:`
 // line, status 1), and ClavisCLITests hold the two executables to the same bytes.
+import ClavisCore
 import Dispatch
 #if canImport(Glibc)
 import Glibc
@@ -20,7 +21,8 @@ import Glibc
 @main
 enum Launcher {
     static func main() {
-        Delegate.recordSignalMask()
+        ProcessProtection.ensureStandardDescriptors()
+        Delegate.recordSignalState()
         let given = Arguments.current
         let arguments = given.strings
         guard FastPath.recognises(arguments) else { Delegate.becomeFullTool(given) }
@@ -41,44 +43,24 @@ enum Launcher {
     }
 }
 
-/// This process's arguments, read from `/proc/self/cmdline` (one read) rather than through
-/// `CommandLine.arguments` (whose first use is slower), kept as bytes: an argument that is not
+/// This process's arguments as the C runtime received them (`CommandLine.unsafeArgv`, not the
+/// `CommandLine.arguments` array of repaired `String`s), kept as bytes: an argument that is not
 /// UTF-8 (a Latin-1 file name) reaches `clavis-cli` unchanged.
 struct Arguments {
     /// argv without argv[0], byte for byte.
     let raw: [[UInt8]]
+    /// argv[0] as given (handed on to `clavis-cli`, so `ps` shows the command the caller typed).
+    let zeroth: [UInt8]
     /// The same, as text (for recognising the two argument lists only).
     var strings: [String] { raw.map { String(decoding: $0, as: UTF8.self) } }
 
     /// This process's arguments.
     static var current: Arguments {
-        if let bytes = readCommandLine() {
-            return Arguments(raw: Array(bytes.split(separator: 0, omittingEmptySubsequences: false).dropLast().dropFirst().map(Array.init)))
-        }
-        var raw: [[UInt8]] = []
-        for index in stride(from: 1, to: Int(CommandLine.argc), by: 1) {
+        var all: [[UInt8]] = []
+        for index in 0..<max(0, Int(CommandLine.argc)) {
             guard let argument = CommandLine.unsafeArgv[index] else { break }
-            raw.append(Array(UnsafeRawBufferPointer(start: argument, count: strlen(argument))))
+            all.append(Array(UnsafeRawBufferPointer(start: argument, count: strlen(argument))))
         }
-        return Arguments(raw: raw)
-    }
-
-    /// The bytes of `/proc/self/cmdline` (each argument NUL-terminated), or `nil`.
-    static func readCommandLine() -> [UInt8]? {
-        let descriptor = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                return nil
-            }
-            if count == 0 { break }
-            bytes += chunk[..<count]
-        }
-        return bytes.last == 0 ? bytes : nil
+        return Arguments(raw: Array(all.dropFirst()), zeroth: all.first ?? Array("clavis".utf8))
     }
 }

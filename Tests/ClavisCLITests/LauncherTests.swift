@@ -65,8 +65,27 @@ import Glibc
         let vault = try await Command.clavis(["secret", "get", "keyvault:https://vault1.vault.azure.net/secrets/name"], environment: badCA)
         #expect(vault.status == 1)
         #expect(vault.stderr.contains("the CA file /nonexistent/ca.pem (SSL_CERT_FILE) cannot be used"), "\(vault.stderr)")
-        // With the log level set, clavis-cli answers (it logs; the launcher does not).
-        _ = try await expectSame(["secret", "get", "env:CLAVIS_LAUNCHER_T"], environment: ["CLAVIS_LAUNCHER_T": "v", "CLAVIS_LOG_LEVEL": "debug"])
+        // With the log level set, clavis-cli answers: it logs the read (the launcher has no logger).
+        let logged = try await Command.clavis(["secret", "get", "env:CLAVIS_LAUNCHER_T"], environment: ["CLAVIS_LAUNCHER_T": "v", "CLAVIS_LOG_LEVEL": "debug"])
+        #expect(logged.status == 0 && logged.output == "v\n")
+        #expect(logged.stderr.contains("debug clavis") && logged.stderr.contains("resolving secret"), "\(logged.stderr)")
+    }
+
+    @Test func aValueThatCannotBeWrittenFailsInBoth() async throws {
+        // A full disk: the value did not reach its reader, so the read failed (status 1), in the
+        // same words from both executables.
+        let script = #"for tool in "$1" "$2"; do "$tool" secret get env:CLAVIS_LAUNCHER_T 2>&1 >/dev/full; echo "status $?"; done"#
+        let result = try await Command.run("bash", ["-c", script, "bash", Command.clavis, Self.fullTool], environment: ["CLAVIS_LAUNCHER_T": "v"])
+        let expected = "error: could not write the value to stdout: No space left on device\nstatus 1\n"
+        #expect(result.output == expected + expected, "\(result.output)")
+    }
+
+    @Test func aClosedStdoutTakesNoFileDescriptorsPlace() async throws {
+        // With stdout closed, the next file opened would get number 1 and receive the value; the
+        // executables open /dev/null there first, so the value goes nowhere, as with >/dev/null.
+        let script = #"for tool in "$1" "$2"; do "$tool" secret get env:CLAVIS_LAUNCHER_T 2>&1 >&-; echo "status $?"; done"#
+        let result = try await Command.run("bash", ["-c", script, "bash", Command.clavis, Self.fullTool], environment: ["CLAVIS_LAUNCHER_T": "v"])
+        #expect(result.output == "status 0\nstatus 0\n", "\(result.output)")
     }
 
     @Test func argumentsReachTheFullToolByteForByte() async throws {
