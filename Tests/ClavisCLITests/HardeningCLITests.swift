@@ -100,11 +100,8 @@ import Glibc
 @Suite struct SplitAndFirstHourTests {
     @Test func clavisEmulatorIsFoundBesideClavisElseAClearError() async throws {
         let directory = try TemporaryDirectory()
-        let lonely = directory.file("clavis")
-        // Hard links, not copies: a copy being written while another test forks is "text file busy".
-        for (built, name) in [(Command.clavis, "clavis"), (Command.buildDirectory + "/clavis-cli", "clavis-cli")] {
-            if link(built, directory.file(name)) != 0 { try FileManager.default.copyItem(atPath: built, toPath: directory.file(name)) }
-        }
+        let lonely = try directory.place(Command.clavis, as: "clavis")
+        try directory.place(Command.buildDirectory + "/clavis-cli", as: "clavis-cli")
         let result = try await Command.run(lonely, ["emulator", "serve", "--config", "x.json"], environment: ["PATH": "/usr/bin:/bin"])
         #expect(result.status == 69, "\(result.stderr)")
         #expect(result.stderr.hasPrefix("error: clavis-emulator was not found next to clavis"), "\(result.stderr)")
@@ -115,14 +112,10 @@ import Glibc
 
     @Test func theClientLinksNoServerCode() async throws {
         // The emulator's Hummingbird types must not be in `clavis` or `clavis-cli` (they are in clavis-emulator).
-        func count(_ binary: String, _ pattern: String) async throws -> Int {
-            let result = try await Command.run("bash", ["-c", #"nm --defined-only "$1" | grep -c "$2" || true"#, "bash", binary, pattern])
-            return Int(result.output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
-        }
-        #expect(try await count(Command.buildDirectory + "/clavis-emulator", "Hummingbird") > 0)
+        #expect(try await Command.definedSymbols(in: Command.buildDirectory + "/clavis-emulator", matching: "Hummingbird") > 0)
         for binary in [Command.clavis, Command.buildDirectory + "/clavis-cli"] {
-            #expect(try await count(binary, "Hummingbird") == 0, "\(binary) links Hummingbird")
-            #expect(try await count(binary, "ClavisEmulator") == 0, "\(binary) links the emulator")
+            #expect(try await Command.definedSymbols(in: binary, matching: "Hummingbird") == 0, "\(binary) links Hummingbird")
+            #expect(try await Command.definedSymbols(in: binary, matching: "ClavisEmulator") == 0, "\(binary) links the emulator")
         }
     }
 

@@ -92,7 +92,7 @@ import Glibc
         // A stand-in clavis-cli that prints the bytes of its arguments: a Latin-1 file name
         // (byte 0xE9), an empty argument and spaces arrive as given.
         let directory = try TemporaryDirectory()
-        if link(Command.clavis, directory.file("clavis")) != 0 { try FileManager.default.copyItem(atPath: Command.clavis, toPath: directory.file("clavis")) }
+        try directory.place(Command.clavis, as: "clavis")
         // (Written by the shell, not by this process: a file this process has open for writing
         // while another test forks cannot be exec'd, "text file busy".)
         let script = #"""
@@ -108,8 +108,7 @@ import Glibc
         guard TestSession.hasKeyring else { return }
         let home = try TemporaryDirectory()
         // A lone `clavis` (no clavis-cli beside it or on PATH) reads the keyring itself.
-        let lonely = home.file("clavis")
-        if link(Command.clavis, lonely) != 0 { try FileManager.default.copyItem(atPath: Command.clavis, toPath: lonely) }
+        let lonely = try home.place(Command.clavis, as: "clavis")
         let result = try await TestSession.isolated("""
             printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null
             printf 'kr-value' | "$CLAVIS" secret set keyring:launcher/user 2>/dev/null
@@ -128,8 +127,7 @@ import Glibc
 
     @Test func aMissingFullToolIsAClearError() async throws {
         let directory = try TemporaryDirectory()
-        let lonely = directory.file("clavis")
-        if link(Command.clavis, lonely) != 0 { try FileManager.default.copyItem(atPath: Command.clavis, toPath: lonely) }
+        let lonely = try directory.place(Command.clavis, as: "clavis")
         // The launcher's own answers need no clavis-cli.
         let version = try await Command.run(lonely, ["--version"], environment: ["PATH": "/usr/bin:/bin"])
         #expect(version.status == 0)
@@ -144,12 +142,9 @@ import Glibc
     @Test func thePackageLayoutIsFound() async throws {
         // The Debian package's layout: /usr/bin/clavis, /usr/libexec/clavis/clavis-cli, /usr/bin/clavis-emulator.
         let root = try TemporaryDirectory()
-        for directory in ["bin", "libexec/clavis"] {
-            try FileManager.default.createDirectory(atPath: root.file(directory), withIntermediateDirectories: true)
-        }
         for (built, place) in [(Command.clavis, "bin/clavis"), (Self.fullTool, "libexec/clavis/clavis-cli"),
                                (Command.buildDirectory + "/clavis-emulator", "bin/clavis-emulator")] {
-            if link(built, root.file(place)) != 0 { try FileManager.default.copyItem(atPath: built, toPath: root.file(place)) }
+            try root.place(built, as: place)
         }
         let clean = ["PATH": "/usr/bin:/bin"]
         let help = try await Command.run(root.file("bin/clavis"), ["token", "--help"], environment: clean)
@@ -174,13 +169,9 @@ import Glibc
     }
 
     @Test func theLauncherLinksNoArgumentParserFoundationOrHTTPClient() async throws {
-        func count(_ binary: String, _ pattern: String) async throws -> Int {
-            let result = try await Command.run("bash", ["-c", #"nm --defined-only "$1" | grep -c "$2" || true"#, "bash", binary, pattern])
-            return Int(result.output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
-        }
-        #expect(try await count(Self.fullTool, "ArgumentParser") > 0)
+        #expect(try await Command.definedSymbols(in: Self.fullTool, matching: "ArgumentParser") > 0)
         for pattern in ["ArgumentParser", "FoundationEssentials", "NIOCore", "AsyncHTTPClient", "JWTKit", "ClavisIdentity"] {
-            #expect(try await count(Command.clavis, pattern) == 0, "clavis links \(pattern)")
+            #expect(try await Command.definedSymbols(in: Command.clavis, matching: pattern) == 0, "clavis links \(pattern)")
         }
     }
 }

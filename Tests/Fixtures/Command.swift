@@ -26,6 +26,12 @@ public enum Command {
         return url.path
     }
 
+    /// How many symbols `binary` defines whose names contain `pattern` (`nm --defined-only`).
+    public static func definedSymbols(in binary: String, matching pattern: String) async throws -> Int {
+        let result = try await run("bash", ["-c", #"nm --defined-only "$1" | grep -c "$2" || true"#, "bash", binary, pattern])
+        return Int(result.output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+    }
+
     /// The path of the built `clavis`.
     public static var clavis: String { buildDirectory + "/clavis" }
 

@@ -32,4 +32,15 @@ public final class TemporaryDirectory: Sendable {
 
     /// The path of `name` inside the directory.
     public func file(_ name: String) -> String { path + "/" + name }
+
+    /// Puts the built executable `built` at `name` (creating parent directories) — a hard link,
+    /// not a copy: a copy being written while another test forks cannot be exec'd ("text file
+    /// busy"). Returns the new path.
+    @discardableResult
+    public func place(_ built: String, as name: String) throws -> String {
+        let target = file(name)
+        try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        if link(built, target) != 0 { try FileManager.default.copyItem(atPath: built, toPath: target) }
+        return target
+    }
 }
