@@ -45,7 +45,11 @@ public final class RefreshingCache<Key: Hashable & Sendable, Value: Sendable>: S
     @usableFromInline let state = Mutex<State>(State())
 
     @usableFromInline struct State {
-        @usableFromInline var entries: [Key: Entry] = [:]
+        /// Every change of an entry forgets `last`, so it never outlives what it copies.
+        @usableFromInline var entries: [Key: Entry] = [:] { didSet { last = nil } }
+        /// The entry of the last hit: a daemon asks for one key again and again, and comparing
+        /// keys is cheaper than hashing one (a token cache hit: 226 → see docs/performance.md).
+        @usableFromInline var last: (key: Key, value: Value, refreshFrom: ContinuousClock.Instant)?
         /// Monotonic: every new or invalidated entry gets a fresh generation, so a fetch can tell
         /// whether the entry it was started for still exists.
         var nextGeneration = 0
@@ -89,7 +93,9 @@ public final class RefreshingCache<Key: Hashable & Sendable, Value: Sendable>: S
     public func cachedValue(for key: Key) -> Value? {
         let instant = now()
         return state.withLock { state -> Value? in
+            if let last = state.last, instant < last.refreshFrom, last.key == key { return last.value }
             guard let cached = state.entries[key]?.value, instant < cached.lifetime.refreshFrom else { return nil }
+            state.last = (key, cached.value, cached.lifetime.refreshFrom)
             return cached.value
         }
     }

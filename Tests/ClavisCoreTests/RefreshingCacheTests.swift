@@ -26,6 +26,29 @@ import Testing
         .init(expires: fetched + .seconds(100), refreshFrom: fetched + .seconds(80))
     }
 
+    /// The last hit is remembered (a daemon asks for one key again and again), but never outlives
+    /// its entry: after `invalidate`, `removeAll`, a hit on another key, or its refresh time, the
+    /// next read goes to the entries again.
+    @Test func theLastHitNeverOutlivesItsEntry() async throws {
+        let clock = ManualClock()
+        let fetches = Fetches()
+        let cache = RefreshingCache<String, Int>(failureBackoff: .seconds(10), now: { clock.now })
+        let read = { (key: String) in try await cache.value(for: key, fetch: { try fetches.next() }, lifetime: Self.lifetime) }
+        #expect(try await read("k") == 1)
+        #expect(cache.cachedValue(for: "k") == 1 && cache.cachedValue(for: "k") == 1)  // the second from the last hit
+        cache.invalidate("k")
+        #expect(cache.cachedValue(for: "k") == nil)
+        #expect(try await read("k") == 2)
+        #expect(try await read("j") == 3)
+        #expect(cache.cachedValue(for: "k") == 2 && cache.cachedValue(for: "j") == 3 && cache.cachedValue(for: "k") == 2)
+        cache.removeAll()
+        #expect(cache.cachedValue(for: "k") == nil && cache.cachedValue(for: "j") == nil)
+        #expect(try await read("k") == 4)
+        #expect(cache.cachedValue(for: "k") == 4)
+        clock.advance(by: .seconds(81))   // past refreshFrom: not a hit any more
+        #expect(cache.cachedValue(for: "k") == nil)
+    }
+
     /// A failed background refresh keeps the current value and is not retried before the backoff;
     /// after the backoff the next reader refreshes again.
     @Test func aFailedBackgroundRefreshBacksOff() async throws {
