@@ -95,8 +95,10 @@ import Testing
 
     /// Delete, recover and purge take time; the client waits (polling as the Azure SDK does) and
     /// retries `ObjectIsBeingDeleted`, bounded.
+    /// The window is 3 s, far beyond the impatient client's 200 ms: under a loaded CI machine a
+    /// 1.5 s window once closed before the impatient purge was sent, and the purge succeeded.
     @Test func theClientWaitsThroughPendingSoftDeleteWindows() async throws {
-        try await Self.withEmulator(pending: 1500) { emulator, authority, transport in
+        try await Self.withEmulator(pending: 3000) { emulator, authority, transport in
             let client = Self.client(authority, transport)
             let secret = try Self.location(emulator, "slow", "Pending")
             try await client.set(secret, value: Secret("v1"), contentType: "text/plain", tags: ["env": "test"], reference: "p")
