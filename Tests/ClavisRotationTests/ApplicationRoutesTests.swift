@@ -91,20 +91,22 @@ import Testing
         }
     }
 
+    /// The replication delay is 4 s: a 1.5 s delay had passed on a loaded CI machine before the
+    /// first "not replicated yet" request was answered.
     @Test func newSecretsReplicateAndOldOnesExpire() async throws {
-        try await R.withEmulator(replicationMilliseconds: 1500) { emulator in
+        try await R.withEmulator(replicationMilliseconds: 4000) { emulator in
             let token = try await R.graphToken(emulator)
             let added = try await send(emulator, .POST, "/v1.0/applications(appId='\(R.rotator)')/addPassword", token: token)
             let secret = try #require(added.jsonObject?["secretText"] as? String)
             #expect(try await R.tokenStatus(emulator, secret: secret).codes == [7000215])  // not replicated yet
-            try await Task.sleep(for: .milliseconds(1700))
+            try await Task.sleep(for: .milliseconds(4200))
             #expect(try await R.tokenStatus(emulator, secret: secret).status == 200)
             // A secret past its endDateTime: AADSTS7000222.
             let past = Date().addingTimeInterval(-60)
             let expiring = try await send(emulator, .POST, "/v1.0/applications(appId='\(R.rotator)')/addPassword", token: token,
                                           body: #"{"passwordCredential":{"startDateTime":"\#(R.iso(past.addingTimeInterval(-3600)))","endDateTime":"\#(R.iso(past))"}}"#)
             let expired = try #require(expiring.jsonObject?["secretText"] as? String)
-            try await Task.sleep(for: .milliseconds(1600))
+            try await Task.sleep(for: .milliseconds(4200))
             let answer = try await R.tokenStatus(emulator, secret: expired)
             #expect(answer.status == 401 && answer.codes == [7000222])
         }
