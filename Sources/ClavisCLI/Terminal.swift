@@ -28,8 +28,8 @@ enum Terminal {
     /// Writes the secret's raw bytes and a newline on stdout. A value that did not reach its
     /// reader (stdout closed, a broken pipe, a full disk) is a failure, not a silent success.
     static func printSecret(_ secret: Secret) throws {
-        var failure = secret.withRevealedBytes { raw in writeAllReporting(1, raw) }
-        if failure == nil { failure = withUnsafeBytes(of: UInt8(0x0A)) { writeAllReporting(1, $0) } }
+        var failure = secret.withRevealedBytes { raw in ClavisExecutables.writeAll(raw, to: 1) }
+        if failure == nil { failure = withUnsafeBytes(of: UInt8(0x0A)) { ClavisExecutables.writeAll($0, to: 1) } }
         if let failure {
             throw CLIFailure(message: "could not write the value to stdout: \(String(cString: strerror(failure)))")
         }
@@ -136,20 +136,6 @@ enum Terminal {
     }
 
     static func writeAll(_ fd: Int32, _ raw: UnsafeRawBufferPointer) {
-        _ = writeAllReporting(fd, raw)
-    }
-
-    /// Writes all of `raw`; the errno of a failed write, else `nil`. (The launcher, `clavis`,
-    /// reports a failed secret write with the same words: Sources/ClavisLauncher/FastPath.swift.)
-    static func writeAllReporting(_ fd: Int32, _ raw: UnsafeRawBufferPointer) -> Int32? {
-        var offset = 0
-        while offset < raw.count, let base = raw.baseAddress {
-            let wrote = Glibc.write(fd, base + offset, raw.count - offset)
-            if wrote < 0, errno == EINTR { continue }
-            if wrote < 0 { return errno }
-            if wrote == 0 { return EIO }
-            offset += wrote
-        }
-        return nil
+        _ = ClavisExecutables.writeAll(raw, to: fd)
     }
 }

@@ -3,8 +3,8 @@ import ClavisCore
 import Glibc
 #endif
 
-/// Becoming `clavis-cli`, the whole command-line tool: found next to this executable, in
-/// `../libexec/clavis/`, then on `PATH`, and exec'd with the same arguments and environment, so
+/// Becoming `clavis-cli`, the whole command-line tool: found by `ClavisExecutables.locate` (next
+/// to this executable, in `../libexec/clavis/`, then on `PATH`) and exec'd with the same arguments and environment, so
 /// the caller sees one process whatever answers.
 enum Delegate {
     /// The name of the whole command-line tool.
@@ -25,9 +25,7 @@ enum Delegate {
     /// Execs `clavis-cli` with this process's arguments, byte for byte; on
     /// failure, one `error:` line and exit 69 (not found) or 126 (found but not runnable).
     static func becomeFullTool(_ arguments: Arguments) -> Never {
-        guard let program = locate() else {
-            fail("\(fullTool) was not found next to clavis (\(ownDirectory() ?? "?")), in ../libexec/clavis or on PATH; build it with `swift build --product \(fullTool)`, or install the clavis package, which ships it", status: 69)
-        }
+        guard let program = ClavisExecutables.locate(fullTool) else { fail(ClavisExecutables.notFound(fullTool), status: 69) }
         // argv[0] as the caller gave it: `ps` shows the command that was typed.
         var argv: [UnsafeMutablePointer<CChar>?] = ([arguments.zeroth] + arguments.raw).map { bytes in
             let copy = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count + 1)
@@ -42,41 +40,9 @@ enum Delegate {
         fail("cannot run \(program): \(reason)", status: 126)
     }
 
-    /// `clavis-cli` beside this executable (a build directory, `/usr/local/bin` of the clone
-    /// route), else in `../libexec/clavis/` from it (where the package installs it, as git keeps
-    /// `git-*` in its exec path), else the first on `PATH`.
-    static func locate() -> String? {
-        if let directory = ownDirectory() {
-            for candidate in [directory + "/" + fullTool, directory + "/../libexec/clavis/" + fullTool] where access(candidate, X_OK) == 0 {
-                return candidate
-            }
-        }
-        // Absolute entries only: a relative one (`.`, `bin`) would run whatever the current
-        // directory holds.
-        guard let path = getenv("PATH") else { return nil }
-        for entry in String(cString: path).split(separator: ":") where entry.hasPrefix("/") {
-            let candidate = "\(entry)/\(fullTool)"
-            if access(candidate, X_OK) == 0 { return candidate }
-        }
-        return nil
-    }
-
-    /// The directory of this executable (`/proc/self/exe`), or `nil` when it cannot be told
-    /// exactly (no /proc, a path longer than PATH_MAX, or one that is not UTF-8).
-    static func ownDirectory() -> String? {
-        var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
-        let length = buffer.withUnsafeMutableBufferPointer { raw in
-            raw.baseAddress.map { readlink("/proc/self/exe", UnsafeMutableRawPointer($0).assumingMemoryBound(to: CChar.self), raw.count) } ?? -1
-        }
-        guard length > 0, length < buffer.count, let path = String(validating: buffer[..<length], as: UTF8.self),
-              let slash = path.lastIndex(of: "/")
-        else { return nil }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
-    }
-
     private static func fail(_ message: String, status: Int32) -> Never {
         let line = Array("error: \(message)\n".utf8)
-        _ = line.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+        _ = line.withUnsafeBytes { ClavisExecutables.writeAll($0, to: 2) }
         exit(status)
     }
 }

@@ -16,28 +16,32 @@ enum FastPath {
     /// a local read by either executable.)
     static let deferringVariables = ["CLAVIS_LOG_LEVEL"]
 
-    /// Whether `arguments` is one of the two argument lists answered here (decided before any
-    /// `await`, on the main thread, so everything else is exec'd at once).
-    static func recognises(_ arguments: [String]) -> Bool {
-        guard !deferringVariables.contains(where: { getenv($0) != nil }) else { return false }
-        return arguments == ["--version"] || localReference(arguments) != nil
+    /// One of the two argument lists answered here.
+    enum Request: Equatable {
+        /// `--version`.
+        case version
+        /// `secret get REF`, REF a local reference.
+        case read(SecretReference)
     }
 
-    /// The reference of `secret get REF` when REF is local.
-    private static func localReference(_ arguments: [String]) -> SecretReference? {
+    /// The request `arguments` make when they are one of the two argument lists answered here,
+    /// else `nil` (decided before any `await`, on the main thread, so everything else is exec'd
+    /// at once).
+    static func request(in arguments: [String]) -> Request? {
+        guard !deferringVariables.contains(where: { getenv($0) != nil }) else { return nil }
+        if arguments == ["--version"] { return .version }
         guard arguments.count == 3, arguments[0] == "secret", arguments[1] == "get",
               let reference = try? SecretReference(parsing: arguments[2]), schemes.contains(reference.scheme)
         else { return nil }
-        return reference
+        return .read(reference)
     }
 
-    /// Answers `arguments` (which ``recognises(_:)``) on stdout and returns `true`, or returns
+    /// Reads `reference` (a ``Request/read(_:)``) and prints its value on stdout, returning `true`; or returns
     /// `false` having printed nothing, for `clavis-cli` to answer. A source's failure is reported
     /// here as `clavis-cli` reports a `ClavisError` — `error: DESCRIPTION` on stderr, status 1 —
     /// rather than read twice (a keyring that times out would cost its timeout twice); a test
     /// holds the two executables to the same bytes.
-    static func answer(_ arguments: [String]) async -> Bool {
-        guard let reference = localReference(arguments) else { return false }
+    static func answer(_ reference: SecretReference) async -> Bool {
         // As `clavis-cli` does before any secret is read: no core dumps, no same-user debugger.
         ProcessProtection.makeNonDumpable()
         // The sources `SecretResolver.standard(interactive: false)` holds for these schemes, built
@@ -48,7 +52,7 @@ enum FastPath {
             secret = try await resolver.secret(for: reference)
         } catch let error as ClavisError {
             let line = Array("error: \(error)\n".utf8)
-            _ = line.withUnsafeBytes { writeAll($0, to: 2) }
+            _ = line.withUnsafeBytes { ClavisExecutables.writeAll($0, to: 2) }
             exit(1)
         } catch {
             return false
@@ -61,34 +65,19 @@ enum FastPath {
     /// write there, and so does this).
     static func printVersion() {
         let line = Array(ClavisVersion.string.utf8) + [0x0A]
-        _ = line.withUnsafeBytes { writeAll($0, to: 1) }
+        _ = line.withUnsafeBytes { ClavisExecutables.writeAll($0, to: 1) }
     }
 
     /// Writes the value and a line feed to stdout. A failed write (stdout closed, a broken pipe,
     /// a full disk) is reported in `clavis-cli`'s words (`Terminal.printSecret`), status 1.
     private static func writeLine(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        var failure = writeAll(bytes, to: 1)
-        if failure == nil { failure = withUnsafeBytes(of: UInt8(0x0A)) { writeAll($0, to: 1) } }
+        var failure = ClavisExecutables.writeAll(bytes, to: 1)
+        if failure == nil { failure = withUnsafeBytes(of: UInt8(0x0A)) { ClavisExecutables.writeAll($0, to: 1) } }
         if let failure {
             let line = Array("error: could not write the value to stdout: \(String(cString: strerror(failure)))\n".utf8)
-            _ = line.withUnsafeBytes { writeAll($0, to: 2) }
+            _ = line.withUnsafeBytes { ClavisExecutables.writeAll($0, to: 2) }
             exit(1)
         }
         return true
-    }
-
-    /// Writes all of `buffer`; the errno of a failed write, else `nil`.
-    private static func writeAll(_ buffer: UnsafeRawBufferPointer, to descriptor: Int32) -> Int32? {
-        var offset = 0
-        while offset < buffer.count {
-            let written = Glibc.write(descriptor, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
-            if written < 0 {
-                if errno == EINTR { continue }
-                return errno
-            }
-            if written == 0 { return EIO }
-            offset += written
-        }
-        return nil
     }
 }

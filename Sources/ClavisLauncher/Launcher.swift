@@ -24,22 +24,24 @@ enum Launcher {
         ProcessProtection.ensureStandardDescriptors()
         Delegate.recordSignalState()
         let given = Arguments.current
-        let arguments = given.strings
-        guard FastPath.recognises(arguments) else { Delegate.becomeFullTool(given) }
-        if arguments == ["--version"] {
+        switch FastPath.request(in: given.strings) {
+        case nil:
+            Delegate.becomeFullTool(given)
+        case .version:
             FastPath.printVersion()
             exit(0)
+        case .read(let reference):
+            // A read: its sources are async. The main thread waits; nothing else runs meanwhile.
+            nonisolated(unsafe) var answered = false
+            let done = DispatchSemaphore(value: 0)
+            Task.detached {
+                answered = await FastPath.answer(reference)
+                done.signal()
+            }
+            done.wait()
+            if answered { exit(0) }
+            Delegate.becomeFullTool(given)
         }
-        // A read: its sources are async. The main thread waits; nothing else runs meanwhile.
-        nonisolated(unsafe) var answered = false
-        let done = DispatchSemaphore(value: 0)
-        Task.detached {
-            answered = await FastPath.answer(arguments)
-            done.signal()
-        }
-        done.wait()
-        if answered { exit(0) }
-        Delegate.becomeFullTool(given)
     }
 }
 

@@ -135,8 +135,13 @@ import Glibc
         #expect(value.output == "v\n")
         let other = try await Command.run(lonely, ["token", "--help"], environment: ["PATH": "/usr/bin:/bin"])
         #expect(other.status == 69, "\(other.stderr)")
-        #expect(other.stderr.hasPrefix("error: clavis-cli was not found next to clavis (\(directory.path)), in ../libexec/clavis or on PATH"), "\(other.stderr)")
+        #expect(other.stderr.hasPrefix("error: clavis-cli was not found next to clavis (\(directory.path)), in the package's directories or on PATH"), "\(other.stderr)")
         #expect(other.output.isEmpty)
+        // A relative PATH entry is not searched: it would run whatever the current directory holds.
+        _ = try directory.place(Self.fullTool, as: "relative/clavis-cli")
+        let relative = try await Command.run("bash", ["-c", "cd \"$1\" && PATH=relative:/usr/bin:/bin exec \"$2\" token --help", "bash", directory.path, lonely])
+        #expect(relative.status == 69, "\(relative.stderr)")
+        #expect(relative.output.isEmpty)
     }
 
     @Test func thePackageLayoutIsFound() async throws {
