@@ -116,6 +116,13 @@ let package = Package(
         // Benchmarks that need Swift in-process (token cache); see Benchmarks/.
         .executableTarget(name: "clavis-bench", dependencies: ["ClavisCore", "ClavisIdentity", "ClavisKeyVault", "ClavisDefender", "ClavisEmulator", "ClavisAge"],
                           path: "Benchmarks/Sources/clavis-bench", swiftSettings: strict),
+        // The smallest program on the broker's stack (Hummingbird, AsyncHTTPClient, Foundation): the
+        // floor beside which Benchmarks/broker.py puts the broker's memory.
+        .executableTarget(name: "broker-floor", dependencies: [
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ], path: "Benchmarks/Sources/broker-floor", swiftSettings: strict),
         // The umbrella a user imports: `SecretResolver.standard` wires every scheme.
         .target(name: "Clavis", dependencies: ["ClavisCore", "ClavisLocal", "ClavisKeyring", "ClavisAge", "ClavisIdentity", "ClavisKeyVault", "ClavisDefender",
                                               .product(name: "Logging", package: "swift-log")], swiftSettings: strict),

@@ -2,8 +2,10 @@
 - a token from the broker's cache: one whole HTTP round trip on loopback (median, keep-alive connection);
 - 200 client processes started together against a cold broker → token requests reaching Entra (the emulator),
   beside 200 MSAL Python processes without a broker (each its own ConfidentialClientApplication);
-- the broker's resident memory serving 10 identities (VmRSS after each has served a token).
-Usage: broker.py --bin DIR [--quick]   (DIR holds clavis-emulator and clavis-broker)."""
+- the broker's resident memory serving 10 identities (VmRSS after each has served a token), and its
+  anonymous part, beside broker-floor: the smallest program on the same stack (Hummingbird,
+  AsyncHTTPClient, Foundation) after serving tokens the same way.
+Usage: broker.py --bin DIR [--quick]   (DIR holds clavis-emulator, clavis-broker and broker-floor)."""
 import argparse, concurrent.futures, http.client, json, os, shutil, socket, statistics, subprocess, sys, tempfile, time, urllib.request
 
 parser = argparse.ArgumentParser()
@@ -67,7 +69,15 @@ broker_config = {"listen": f"127.0.0.1:{port}", "socket": os.path.join(work, "br
                  "authority": base, "identities": identities}
 with open(os.path.join(work, "broker.json"), "w") as handle:
     json.dump(broker_config, handle)
-broker = None
+broker = floor = None
+
+
+def memory(pid):
+    """VmRSS and RssAnon of a process, in KiB."""
+    fields = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status"))
+    return int(fields["VmRSS"].split()[0]), int(fields["RssAnon"].split()[0])
+
+
 try:
     reset()
     broker, (endpoint,) = start([os.path.join(args.bin, "clavis-broker"), "serve", "--config", os.path.join(work, "broker.json")],
@@ -122,10 +132,20 @@ try:
         value = open(os.path.join(users, f"app{i}.header")).read().strip()
         connection.request("GET", path, headers={"X-IDENTITY-HEADER": value})
         assert connection.getresponse().read() and True
-    rss = next(int(line.split()[1]) for line in open(f"/proc/{broker.pid}/status") if line.startswith("VmRSS:"))
-    row("broker resident memory, 10 identities", rss / 1024, None, "MiB", "")
+    rss, anonymous = memory(broker.pid)
+
+    # The floor: the smallest program on the same stack (Hummingbird, AsyncHTTPClient, Foundation),
+    # having served tokens the same way. What the broker holds above it is Clavis's.
+    form = f"grant_type=client_credentials&client_id={app}&client_secret={secret}&scope={defender}/.default"
+    floor, (floor_url,) = start([os.path.join(args.bin, "broker-floor")],
+                                env=dict(tls_env, FLOOR_TOKEN_URL=f"{base}/{tenant}/oauth2/v2.0/token", FLOOR_CA=ca, FLOOR_FORM=form))
+    for _ in range(10):
+        assert len(urllib.request.urlopen(floor_url).read()) > 20
+    floor_rss, floor_anonymous = memory(floor.pid)
+    row("broker resident memory, 10 identities", rss / 1024, floor_rss / 1024, "MiB", "broker-floor (the stack alone)")
+    row("broker anonymous memory, 10 identities", anonymous / 1024, floor_anonymous / 1024, "MiB", "broker-floor (the stack alone)")
 finally:
-    for process in (broker, emulator):
+    for process in (floor, broker, emulator):
         if process:
             process.terminate()
             process.wait(timeout=20)
