@@ -4,7 +4,7 @@
   beside 200 MSAL Python processes without a broker (each its own ConfidentialClientApplication);
 - the broker's resident memory serving 10 identities (VmRSS after each has served a token), and its
   anonymous part, beside broker-floor: the smallest program on the same stack (Hummingbird,
-  AsyncHTTPClient, Foundation) after serving tokens the same way.
+  AsyncHTTPClient, Foundation) after the same burst and keep-alive hits.
 Usage: broker.py --bin DIR [--quick]   (DIR holds clavis-emulator, clavis-broker and broker-floor)."""
 import argparse, concurrent.futures, http.client, json, os, shutil, socket, statistics, subprocess, sys, tempfile, time, urllib.request
 
@@ -74,7 +74,8 @@ broker = floor = None
 
 def memory(pid):
     """VmRSS and RssAnon of a process, in KiB."""
-    fields = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status"))
+    with open(f"/proc/{pid}/status") as status:
+        fields = dict(line.split(":", 1) for line in status)
     return int(fields["VmRSS"].split()[0]), int(fields["RssAnon"].split()[0])
 
 
@@ -139,8 +140,19 @@ try:
     form = f"grant_type=client_credentials&client_id={app}&client_secret={secret}&scope={defender}/.default"
     floor, (floor_url,) = start([os.path.join(args.bin, "broker-floor")],
                                 env=dict(tls_env, FLOOR_TOKEN_URL=f"{base}/{tenant}/oauth2/v2.0/token", FLOOR_CA=ca, FLOOR_FORM=form))
-    for _ in range(10):
-        assert len(urllib.request.urlopen(floor_url).read()) > 20
+    # The broker's load, as far as the floor can take it: the cold burst, the keep-alive hits, then
+    # 10 more requests (the floor has one identity and no single flight; its extra token requests
+    # reach only the emulator).
+    with concurrent.futures.ThreadPoolExecutor(max_workers=clients) as pool:
+        bodies = list(pool.map(lambda _: subprocess.run(["curl", "-s", floor_url], capture_output=True).stdout, range(clients)))
+    assert all(len(body) > 20 for body in bodies)
+    floor_port = int(floor_url.split(":")[2].split("/")[0])
+    floor_connection = http.client.HTTPConnection("127.0.0.1", floor_port)
+    for _ in range(hits + 60):
+        floor_connection.request("GET", "/token")
+        reply = floor_connection.getresponse()
+        assert reply.status == 200 and len(reply.read()) > 20
+    floor_connection.close()
     floor_rss, floor_anonymous = memory(floor.pid)
     row("broker resident memory, 10 identities", rss / 1024, floor_rss / 1024, "MiB", "broker-floor (the stack alone)")
     row("broker anonymous memory, 10 identities", anonymous / 1024, floor_anonymous / 1024, "MiB", "broker-floor (the stack alone)")
@@ -148,5 +160,9 @@ finally:
     for process in (floor, broker, emulator):
         if process:
             process.terminate()
-            process.wait(timeout=20)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
     shutil.rmtree(work, ignore_errors=True)

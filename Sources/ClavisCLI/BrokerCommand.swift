@@ -8,7 +8,7 @@ struct BrokerCommand: AsyncParsableCommand {
         commandName: "broker",
         abstract: "Run or query the local token service (the clavis-broker executable).",
         discussion: """
-            Everything after `broker` goes to clavis-broker, found next to clavis, then on PATH:
+            Everything after `broker` goes to clavis-broker, found next to clavis (or in the package's bin), then on PATH:
               clavis broker serve --config broker.json
               clavis broker status [--json]
             Programs then get tokens with `clavis run --broker IDENTITY -- PROGRAM` (docs/broker.md).

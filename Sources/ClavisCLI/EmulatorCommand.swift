@@ -12,7 +12,7 @@ struct EmulatorCommand: AsyncParsableCommand {
         commandName: "emulator",
         abstract: "Run the local Entra ID, Key Vault and Defender stand-in (the clavis-emulator executable).",
         discussion: """
-            Everything after `emulator` goes to clavis-emulator, found next to clavis, then on PATH:
+            Everything after `emulator` goes to clavis-emulator, found next to clavis (or in the package's bin), then on PATH:
               clavis emulator init [--dir clavis-emulator]     (a ready config, and the commands that use it)
               clavis emulator serve --config emulator.json [--port 8400] [--tls --ca-out ca.pem]
             See `clavis-emulator --help` and docs/emulator.md.
@@ -35,7 +35,7 @@ final class EmulatorProcess: @unchecked Sendable {
     private let pid: pid_t
     private let scratch: URL
 
-    /// `clavis-emulator` next to this executable, then on `PATH`.
+    /// `clavis-emulator`, found by `ServerExecutable.locate`.
     static func locate() throws -> String { try ServerExecutable.locate("clavis-emulator") }
 
     /// Starts `clavis-emulator serve --config FILE --port 0` on loopback with `config` (JSON) and

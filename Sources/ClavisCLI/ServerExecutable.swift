@@ -6,7 +6,7 @@ import Glibc
 
 /// Finding the server executables `clavis` starts (`clavis-emulator`, `clavis-broker`) with
 /// `ClavisExecutables.locate`, the one search the launcher also uses for `clavis-cli`: next to
-/// this executable, then — from the package's `/usr/libexec/clavis/clavis-cli` — in `../../bin`,
+/// this executable, then — from the package's `/usr/libexec/clavis/clavis-cli` — in `/usr/bin`,
 /// then on `PATH`, as git finds `git-<name>`.
 enum ServerExecutable {
     /// The path of `name`, or a failure saying where it was looked for and how to get it.

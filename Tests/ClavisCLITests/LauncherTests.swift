@@ -135,7 +135,7 @@ import Glibc
         #expect(value.output == "v\n")
         let other = try await Command.run(lonely, ["token", "--help"], environment: ["PATH": "/usr/bin:/bin"])
         #expect(other.status == 69, "\(other.stderr)")
-        #expect(other.stderr.hasPrefix("error: clavis-cli was not found next to clavis (\(directory.path)), in the package's directories or on PATH"), "\(other.stderr)")
+        #expect(other.stderr.hasPrefix("error: clavis-cli was not found next to this executable (\(directory.path)), in the package's directories or on PATH"), "\(other.stderr)")
         #expect(other.output.isEmpty)
         // A relative PATH entry is not searched: it would run whatever the current directory holds.
         _ = try directory.place(Self.fullTool, as: "relative/clavis-cli")
@@ -156,6 +156,36 @@ import Glibc
         #expect(help.status == 0 && help.output.contains("USAGE: clavis token"), "\(help.stderr)")
         let server = try await Command.run(root.file("bin/clavis"), ["emulator", "serve", "--help"], environment: clean)
         #expect(server.status == 0 && server.output.contains("clavis-emulator serve"), "\(server.stderr)")
+    }
+
+    @Test func aPackageDirectoryOthersCanWriteIsNotSearched() async throws {
+        // A `clavis` in /tmp/bin must not run a /tmp/libexec/clavis/clavis-cli another user made:
+        // the package's other directory counts only when it and its prefix are writable by their
+        // owner alone.
+        let root = try TemporaryDirectory()
+        for (built, place) in [(Command.clavis, "prefix/bin/clavis"), (Self.fullTool, "prefix/libexec/clavis/clavis-cli"),
+                               (Command.buildDirectory + "/clavis-emulator", "prefix/bin/clavis-emulator")] {
+            try root.place(built, as: place)
+        }
+        let clean = ["PATH": "/usr/bin:/bin"]
+        let launcher = root.file("prefix/bin/clavis"), full = root.file("prefix/libexec/clavis/clavis-cli")
+        let trusted = try await Command.run(launcher, ["emulator", "serve", "--help"], environment: clean)
+        #expect(trusted.status == 0 && trusted.output.contains("clavis-emulator serve"), "\(trusted.stderr)")
+
+        chmod(root.file("prefix"), 0o777)
+        let openPrefix = try await Command.run(launcher, ["token", "--help"], environment: clean)
+        #expect(openPrefix.status == 69 && openPrefix.output.isEmpty, "\(openPrefix.stderr)")
+        let openPrefixServer = try await Command.run(full, ["emulator", "serve", "--help"], environment: clean)
+        #expect(openPrefixServer.status == 69 && openPrefixServer.output.isEmpty, "\(openPrefixServer.stderr)")
+
+        chmod(root.file("prefix"), 0o755)
+        chmod(root.file("prefix/bin"), 0o777)
+        let openBin = try await Command.run(full, ["emulator", "serve", "--help"], environment: clean)
+        #expect(openBin.status == 69 && openBin.output.isEmpty, "\(openBin.stderr)")
+        chmod(root.file("prefix/bin"), 0o755)
+        chmod(root.file("prefix/libexec/clavis"), 0o777)
+        let openLibexec = try await Command.run(launcher, ["token", "--help"], environment: clean)
+        #expect(openLibexec.status == 69 && openLibexec.output.isEmpty, "\(openLibexec.stderr)")
     }
 
     @Test func libsecretIsLoadedOnlyForTheKeyring() async throws {

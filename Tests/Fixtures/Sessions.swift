@@ -23,7 +23,7 @@ public enum TestSession {
         }
         var arguments: [String] = []
         if let configFile { arguments.append("--config-file=\(configFile)") }
-        arguments += ["--", "bash", "-c", script]
+        arguments += ["--", "bash", "-c", Self.keyringReadiness + script]
         var result = try await Command.run("dbus-run-session", arguments,
                                      environment: ["XDG_DATA_HOME": data, "XDG_RUNTIME_DIR": runtime, "CLAVIS": Command.clavis],
                                      removing: ["DBUS_SESSION_BUS_ADDRESS"], timeout: timeout)
@@ -31,6 +31,23 @@ public enum TestSession {
             .filter { !$0.contains("Failed to set fd limit") }.joined(separator: "\n")
         return result
     }
+
+    /// Defined before every isolated script: `gnome-keyring-daemon` as the script calls it, then a
+    /// wait (up to 5 s) until the daemon owns `org.freedesktop.secrets`. `--unlock` can return
+    /// before it does; a `clavis` started in that gap has the bus activate a second daemon, whose
+    /// messages ("discover_other_daemon: 1", the bus's activation log) land in the script's
+    /// stderr, which the tests hold to exact lines.
+    static let keyringReadiness = #"""
+        gnome-keyring-daemon() {
+            command gnome-keyring-daemon "$@"; local status=$? tries=0
+            until dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+                    org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q 'boolean true'; do
+                tries=$((tries + 1)); [ "$tries" -ge 250 ] && break; sleep 0.02
+            done
+            return $status
+        }
+
+        """#
 
     /// A session bus configuration with no service files: nothing can be auto-started, so there
     /// is no Secret Service provider.
