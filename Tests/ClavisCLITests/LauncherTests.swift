@@ -144,17 +144,24 @@ import Glibc
         #expect(relative.output.isEmpty)
     }
 
+    /// The Debian package's layout under `prefix` in `root`: `bin/clavis`, `bin/clavis-emulator`,
+    /// `libexec/clavis/clavis-cli`. Returns the paths of `clavis` and `clavis-cli`.
+    static func placePackage(under prefix: String, in root: TemporaryDirectory) throws -> (launcher: String, full: String) {
+        for (built, place) in [(Command.clavis, "bin/clavis"), (fullTool, "libexec/clavis/clavis-cli"),
+                               (Command.buildDirectory + "/clavis-emulator", "bin/clavis-emulator")] {
+            try root.place(built, as: prefix + place)
+        }
+        return (root.file(prefix + "bin/clavis"), root.file(prefix + "libexec/clavis/clavis-cli"))
+    }
+
     @Test func thePackageLayoutIsFound() async throws {
         // The Debian package's layout: /usr/bin/clavis, /usr/libexec/clavis/clavis-cli, /usr/bin/clavis-emulator.
         let root = try TemporaryDirectory()
-        for (built, place) in [(Command.clavis, "bin/clavis"), (Self.fullTool, "libexec/clavis/clavis-cli"),
-                               (Command.buildDirectory + "/clavis-emulator", "bin/clavis-emulator")] {
-            try root.place(built, as: place)
-        }
+        let (launcher, _) = try Self.placePackage(under: "", in: root)
         let clean = ["PATH": "/usr/bin:/bin"]
-        let help = try await Command.run(root.file("bin/clavis"), ["token", "--help"], environment: clean)
+        let help = try await Command.run(launcher, ["token", "--help"], environment: clean)
         #expect(help.status == 0 && help.output.contains("USAGE: clavis token"), "\(help.stderr)")
-        let server = try await Command.run(root.file("bin/clavis"), ["emulator", "serve", "--help"], environment: clean)
+        let server = try await Command.run(launcher, ["emulator", "serve", "--help"], environment: clean)
         #expect(server.status == 0 && server.output.contains("clavis-emulator serve"), "\(server.stderr)")
     }
 
@@ -163,12 +170,8 @@ import Glibc
         // the package's other directory counts only when it and its prefix are writable by their
         // owner alone.
         let root = try TemporaryDirectory()
-        for (built, place) in [(Command.clavis, "prefix/bin/clavis"), (Self.fullTool, "prefix/libexec/clavis/clavis-cli"),
-                               (Command.buildDirectory + "/clavis-emulator", "prefix/bin/clavis-emulator")] {
-            try root.place(built, as: place)
-        }
+        let (launcher, full) = try Self.placePackage(under: "prefix/", in: root)
         let clean = ["PATH": "/usr/bin:/bin"]
-        let launcher = root.file("prefix/bin/clavis"), full = root.file("prefix/libexec/clavis/clavis-cli")
         let trusted = try await Command.run(launcher, ["emulator", "serve", "--help"], environment: clean)
         #expect(trusted.status == 0 && trusted.output.contains("clavis-emulator serve"), "\(trusted.stderr)")
 
