@@ -12,9 +12,9 @@ package enum ClavisExecutables {
     /// - in the package's other directory: `PREFIX/libexec/clavis/` from `PREFIX/bin` (where the
     ///   package installs `clavis-cli`, as git keeps `git-*` in its exec path), or `PREFIX/bin/`
     ///   from `PREFIX/libexec/clavis` (where `clavis-emulator` and `clavis-broker` are) — only
-    ///   when `PREFIX` and that directory are writable by nobody but their owner, root or this
-    ///   user (so `/tmp/bin/clavis` never runs a `/tmp/libexec/clavis/clavis-cli` another user
-    ///   made);
+    ///   when `PREFIX` and that directory are owned by root or this user and writable by their
+    ///   owner alone (so `/tmp/bin/clavis` never runs a `/tmp/libexec/clavis/clavis-cli` another
+    ///   user made);
     /// - on the absolute entries of `PATH` (a relative one, `.` or `bin`, would run whatever the
     ///   current directory holds).
     package static func locate(_ name: String) -> String? {
