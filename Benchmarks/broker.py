@@ -72,6 +72,26 @@ with open(os.path.join(work, "broker.json"), "w") as handle:
 broker = floor = None
 
 
+def burst(argv):
+    """Runs `clients` copies of `argv` at once; their stdouts."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=clients) as pool:
+        return list(pool.map(lambda _: subprocess.run(argv, capture_output=True).stdout, range(clients)))
+
+
+def round_trips(connection, path, headers, count):
+    """`count` GETs of `path` on one keep-alive connection, each checked for 200 and a body; their
+    times in ms."""
+    times = []
+    for _ in range(count):
+        start_time = time.perf_counter()
+        connection.request("GET", path, headers=headers)
+        reply = connection.getresponse()
+        body = reply.read()
+        assert reply.status == 200 and body, (reply.status, body)
+        times.append((time.perf_counter() - start_time) * 1000)
+    return times
+
+
 def memory(pid):
     """VmRSS and RssAnon of a process, in KiB."""
     with open(f"/proc/{pid}/status") as status:
@@ -91,13 +111,8 @@ try:
     url = f"{endpoint}?api-version=2019-08-01&resource={defender}"
 
     # 200 cold client processes at once → token requests.
-    def curl(_):
-        return subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", f"@{header_file}", url],
-                              capture_output=True, text=True).stdout
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=clients) as pool:
-        codes = list(pool.map(curl, range(clients)))
-    assert all(code == "200" for code in codes), codes
+    codes = burst(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", f"@{header_file}", url])
+    assert all(code == b"200" for code in codes), codes
     broker_requests = stats()
 
     # The same number of MSAL Python processes, each with its own cache (what a host has without a broker).
@@ -117,15 +132,7 @@ try:
     # Cache hit: whole HTTP round trips on one keep-alive loopback connection.
     connection = http.client.HTTPConnection("127.0.0.1", port)
     path = f"/msi/token?api-version=2019-08-01&resource={defender}"
-    times = []
-    for i in range(hits + 50):
-        start_time = time.perf_counter()
-        connection.request("GET", path, headers={"X-IDENTITY-HEADER": header})
-        reply = connection.getresponse()
-        reply.read()
-        assert reply.status == 200
-        if i >= 50:
-            times.append((time.perf_counter() - start_time) * 1000)
+    times = round_trips(connection, path, {"X-IDENTITY-HEADER": header}, hits + 50)[50:]
     row("broker cache hit, HTTP round trip on loopback (median)", statistics.median(times), None, "ms", "")
 
     # Memory with 10 identities, each having served a token.
@@ -143,15 +150,9 @@ try:
     # The broker's load, as far as the floor can take it: the cold burst, the keep-alive hits, then
     # 10 more requests (the floor has one identity and no single flight; its extra token requests
     # reach only the emulator).
-    with concurrent.futures.ThreadPoolExecutor(max_workers=clients) as pool:
-        bodies = list(pool.map(lambda _: subprocess.run(["curl", "-s", floor_url], capture_output=True).stdout, range(clients)))
-    assert all(len(body) > 20 for body in bodies)
-    floor_port = int(floor_url.split(":")[2].split("/")[0])
-    floor_connection = http.client.HTTPConnection("127.0.0.1", floor_port)
-    for _ in range(hits + 60):
-        floor_connection.request("GET", "/token")
-        reply = floor_connection.getresponse()
-        assert reply.status == 200 and len(reply.read()) > 20
+    assert all(len(body) > 20 for body in burst(["curl", "-s", floor_url]))
+    floor_connection = http.client.HTTPConnection("127.0.0.1", int(floor_url.split(":")[2].split("/")[0]))
+    round_trips(floor_connection, "/token", {}, hits + 60)
     floor_connection.close()
     floor_rss, floor_anonymous = memory(floor.pid)
     row("broker resident memory, 10 identities", rss / 1024, floor_rss / 1024, "MiB", "broker-floor (the stack alone)")

@@ -48,7 +48,8 @@ public final class RefreshingCache<Key: Hashable & Sendable, Value: Sendable>: S
         /// Every change of an entry forgets `last`, so it never outlives what it copies.
         @usableFromInline var entries: [Key: Entry] = [:] { didSet { last = nil } }
         /// The entry of the last hit: a daemon asks for one key again and again, and comparing
-        /// keys is cheaper than hashing one (a token cache hit: 226 → see docs/performance.md).
+        /// keys is cheaper than hashing one (a token cache hit went from 226 to ~110 ns:
+        /// docs/performance.md).
         @usableFromInline var last: (key: Key, value: Value, refreshFrom: ContinuousClock.Instant)?
         /// Monotonic: every new or invalidated entry gets a fresh generation, so a fetch can tell
         /// whether the entry it was started for still exists.
