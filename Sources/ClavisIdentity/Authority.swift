@@ -21,7 +21,10 @@ public struct Authority: Sendable, Hashable, CustomStringConvertible {
     public init(_ text: String) throws {
         let named = ["public": Self.publicCloud, "usgov": Self.usGovernment, "usgovernment": Self.usGovernment, "china": Self.china]
         if let authority = named[text.lowercased()] { self = authority; return }
-        guard var components = URLComponents(string: text), let scheme = components.scheme?.lowercased(), let host = components.host else {
+        // `encodedHost`: the host as it goes on the wire (ASCII, IDNA- and percent-encoded), the form
+        // the loopback rule must judge; `host` would decode it, through ICU's IDNA tables (1.8 MiB
+        // resident for every process that asks, docs/performance.md).
+        guard var components = URLComponents(string: text), let scheme = components.scheme?.lowercased(), let host = components.encodedHost else {
             throw ClavisError(.invalidValue, reference: text, reason: "'\(text)' is not an authority URL such as https://login.microsoftonline.com")
         }
         guard Loopback.permits(scheme: scheme, host: host) else {

@@ -18,7 +18,9 @@ public struct KeyVaultLocation: Sendable, Hashable {
     /// Parses a reference's locator (or a bare URL). Hosts outside ``knownDomains`` need to be in
     /// `allowedHosts` (e.g. the emulator's `127.0.0.1`).
     public init(_ text: String, reference: String, allowedHosts: Set<String>) throws {
-        guard var components = URLComponents(string: text), let scheme = components.scheme?.lowercased(), let host = components.host?.lowercased() else {
+        // The host as it goes on the wire (`encodedHost`, not the IDNA/percent-decoded `host`): the
+        // form the domain rule must judge, and no ICU tables loaded to get it.
+        guard var components = URLComponents(string: text), let scheme = components.scheme?.lowercased(), let host = components.encodedHost?.lowercased() else {
             throw ClavisError.invalidReference(reference, reason: "keyvault: takes a vault URL such as https://contoso.vault.azure.net/secrets/NAME")
         }
         let known = Self.knownDomains.contains { host.hasSuffix("." + $0) }

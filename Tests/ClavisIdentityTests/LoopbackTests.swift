@@ -6,7 +6,8 @@ import Testing
 /// Plain http only to loopback *addresses*, never to names that merely start like one.
 @Suite struct LoopbackTests {
     @Test(arguments: ["http://127.evil.example", "http://127.0.0.1.nip.io", "http://localhost.evil", "http://127.1",
-                      "http://[::ffff:127.0.0.1]", "http://login.microsoftonline.com"])
+                      "http://[::ffff:127.0.0.1]", "http://login.microsoftonline.com",
+                      "http://127%2E0.0.1:8080"])   // the host as sent, not percent-decoded
     func plainHTTPToANonLoopbackHostIsRefused(_ url: String) {
         expectFailure(ClavisError.self, where: { $0.code.is(.invalidValue) }, containing: "must use https") { _ = try Authority(url) }
     }

@@ -152,6 +152,10 @@ func expectCode(_ code: ClavisError.Code, containing text: String? = nil, source
             // References: foreign hosts need opt-in; names and versions are checked.
             let strict = KeyVaultSource(credential: ChainedTokenCredential([]), environment: [:])
             await expectCode(.invalidReference, containing: "not a Key Vault domain") { _ = try await strict.secret(for: SecretReference(parsing: "keyvault:https://evil.example/secrets/a")) }
+            // The domain rule reads the host as sent: a percent-encoded dot is not a dot.
+            await expectCode(.invalidReference, containing: "not a Key Vault domain") {
+                _ = try await strict.secret(for: SecretReference(parsing: "keyvault:https://evil%2Evault.azure.net/secrets/a"))
+            }
             await expectCode(.invalidReference, containing: "https only") {
                 _ = try await strict.secret(for: SecretReference(parsing: "keyvault:http://contoso.vault.azure.net/secrets/a"))
             }

@@ -11,7 +11,7 @@ import Glibc
 enum ConnectProbe {
     /// `true` when the connection was accepted within `timeout`.
     static func canConnect(to url: String, within timeout: Duration) async -> Bool {
-        guard let components = URLComponents(string: url), let host = components.host else { return false }
+        guard let components = URLComponents(string: url), let host = components.encodedHost else { return false }  // wire form, no IDNA decoding
         let port = components.port ?? (components.scheme == "https" ? 443 : 80)
         let milliseconds = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         return await withCheckedContinuation { continuation in
