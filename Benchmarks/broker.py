@@ -4,7 +4,10 @@
   beside 200 MSAL Python processes without a broker (each its own ConfidentialClientApplication);
 - the broker's resident memory serving 10 identities (VmRSS after each has served a token), and its
   anonymous part, beside broker-floor: the smallest program on the same stack (Hummingbird,
-  AsyncHTTPClient, Foundation) after the same burst and keep-alive hits.
+  AsyncHTTPClient, Foundation) after the same burst and keep-alive hits. Both start with their
+  executable out of the page cache, as after installation and a reboot: what a process maps of a
+  file the linker has just written depends on how the writes filled the cache (larger folios,
+  ~2.5 MiB more for the broker), which is not how a server loads it (docs/performance.md).
 Usage: broker.py --bin DIR [--quick]   (DIR holds clavis-emulator, clavis-broker and broker-floor)."""
 import argparse, concurrent.futures, http.client, json, os, shutil, socket, statistics, subprocess, sys, tempfile, time, urllib.request
 
@@ -22,6 +25,17 @@ defender = "https://api.security.microsoft.com"
 
 def row(name, clavis, peer, unit, peer_name):
     print(json.dumps({"row": name, "clavis": clavis, "peer": peer, "unit": unit, "peer_name": peer_name}), flush=True)
+
+
+def evict(path):
+    """Drops `path`'s pages from the page cache (written back first): the next process that maps
+    it reads it from disk, as a service started after a reboot does."""
+    fd = os.open(os.path.realpath(path), os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
 
 
 def start(argv, env=None, lines=1):
@@ -101,6 +115,7 @@ def memory(pid):
 
 try:
     reset()
+    evict(os.path.join(args.bin, "clavis-broker"))
     broker, (endpoint,) = start([os.path.join(args.bin, "clavis-broker"), "serve", "--config", os.path.join(work, "broker.json")],
                                 env=dict(tls_env, CLAVIS_LOG_LEVEL="info"))
     users = os.path.join(work, "users", str(os.getuid()))
@@ -145,6 +160,7 @@ try:
     # The floor: the smallest program on the same stack (Hummingbird, AsyncHTTPClient, Foundation),
     # having served tokens the same way. What the broker holds above it is Clavis's.
     form = f"grant_type=client_credentials&client_id={app}&client_secret={secret}&scope={defender}/.default"
+    evict(os.path.join(args.bin, "broker-floor"))
     floor, (floor_url,) = start([os.path.join(args.bin, "broker-floor")],
                                 env=dict(tls_env, FLOOR_TOKEN_URL=f"{base}/{tenant}/oauth2/v2.0/token", FLOOR_CA=ca, FLOOR_FORM=form))
     # The broker's load, as far as the floor can take it: the cold burst, the keep-alive hits, then
