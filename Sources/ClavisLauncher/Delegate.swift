@@ -22,20 +22,23 @@ enum Delegate {
         sigaction(SIGPIPE, nil, &startPipe)
     }
 
-    /// Execs `clavis-cli` with this process's arguments, byte for byte; on
-    /// failure, one `error:` line and exit 69 (not found) or 126 (found but not runnable).
+    /// Execs `clavis-cli` with this process's argument vector as it is — argv[0] as the caller gave
+    /// it, so `ps` shows the command that was typed; on failure, one `error:` line and exit 69 (not
+    /// found) or 126 (found but not runnable).
     static func becomeFullTool(_ arguments: Arguments) -> Never {
         guard let program = ClavisExecutables.locate(fullTool) else { fail(ClavisExecutables.notFound(fullTool), status: 69) }
-        // argv[0] as the caller gave it: `ps` shows the command that was typed.
-        var argv: [UnsafeMutablePointer<CChar>?] = ([arguments.zeroth] + arguments.raw).map { bytes in
-            let copy = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count + 1)
-            for (index, byte) in bytes.enumerated() { copy[index] = CChar(bitPattern: byte) }
-            copy[bytes.count] = 0
-            return copy
-        } + [nil]
         sigaction(SIGPIPE, &startPipe, nil)
         pthread_sigmask(SIG_SETMASK, &startMask, nil)
-        execv(program, &argv)
+        if arguments.count >= 0 {
+            execv(program, arguments.vector)
+        } else {
+            // Started with no argv[0] at all: `clavis-cli` gets one.
+            var name = Array("clavis".utf8CString)
+            name.withUnsafeMutableBufferPointer { bytes in
+                var vector: [UnsafeMutablePointer<CChar>?] = [bytes.baseAddress, nil]
+                _ = execv(program, &vector)
+            }
+        }
         let reason = String(cString: strerror(errno))
         fail("cannot run \(program): \(reason)", status: 126)
     }

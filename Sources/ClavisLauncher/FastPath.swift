@@ -7,49 +7,58 @@ import Glibc
 
 /// The two argument lists `clavis` answers without `clavis-cli`, and how it answers them.
 enum FastPath {
-    /// The schemes read here: local sources only. `age:` needs Foundation and swift-crypto (and
-    /// an unlock costs far more than a process start); `keyvault:` needs the HTTP client.
-    static let schemes: Set<String> = ["env", "credential", "dir", "keyring"]
+    /// A variable that changes what `clavis-cli` would print for these commands: the log level (it
+    /// logs each read at debug). With it set, `clavis-cli` answers. (CA files are not checked for a
+    /// local read by either executable.)
+    static let deferringVariable = "CLAVIS_LOG_LEVEL"
 
-    /// Variables that change what `clavis-cli` would print for these commands: the log level (it
-    /// logs each read at debug). With one set, `clavis-cli` answers. (CA files are not checked for
-    /// a local read by either executable.)
-    static let deferringVariables = ["CLAVIS_LOG_LEVEL"]
-
-    /// One of the two argument lists answered here.
-    enum Request: Equatable {
+    /// What `clavis` does with its arguments.
+    enum Request {
+        /// Become `clavis-cli`: anything but the two argument lists below.
+        case delegate
         /// `--version`.
         case version
-        /// `secret get REF`, REF a local reference.
-        case read(SecretReference)
+        /// `secret get REF`, REF a local reference, and the source that reads it.
+        case read(SecretReference, any SecretSource)
     }
 
-    /// The request `arguments` make when they are one of the two argument lists answered here,
-    /// else `nil` (decided before any `await`, on the main thread, so everything else is exec'd
-    /// at once).
-    static func request(in arguments: [String]) -> Request? {
-        guard !deferringVariables.contains(where: { getenv($0) != nil }) else { return nil }
-        if arguments == ["--version"] { return .version }
-        guard arguments.count == 3, arguments[0] == "secret", arguments[1] == "get",
-              let reference = try? SecretReference(parsing: arguments[2]), schemes.contains(reference.scheme)
-        else { return nil }
-        return .read(reference)
+    /// What `arguments` ask for (decided before any `await`, on the main thread, so everything
+    /// else is exec'd at once).
+    static func request(in arguments: Arguments) -> Request {
+        guard getenv(deferringVariable) == nil else { return .delegate }
+        if arguments.count == 1, arguments.argument(0, is: "--version") { return .version }
+        guard arguments.count == 3, arguments.argument(0, is: "secret"), arguments.argument(1, is: "get"),
+              let text = arguments.string(2), let reference = try? SecretReference(parsing: text),
+              let source = localSource(for: reference.scheme)
+        else { return .delegate }
+        return .read(reference, source)
     }
 
-    /// Reads `reference` (a ``Request/read(_:)``) and prints its value on stdout, returning `true`; or returns
+    /// The source for `scheme` when it is read here, built as `SecretResolver.standard(interactive:
+    /// false)` builds it (no prompts: `--unlock` is not one of the two argument lists); `nil` for
+    /// the rest. Local sources only: `age:` needs Foundation and swift-crypto (and an unlock costs
+    /// far more than a process start); `keyvault:` needs the HTTP client.
+    static func localSource(for scheme: String) -> (any SecretSource)? {
+        switch scheme {
+        case "env": EnvironmentSource()
+        case "credential": CredentialSource()
+        case "dir": DirectorySource()
+        case "keyring": KeyringSource(interactive: false)
+        default: nil
+        }
+    }
+
+    /// Reads `reference` from `source` (a ``Request/read(_:_:)``) and prints its value on stdout, returning `true`; or returns
     /// `false` having printed nothing, for `clavis-cli` to answer. A source's failure is reported
     /// here as `clavis-cli` reports a `ClavisError` — `error: DESCRIPTION` on stderr, status 1 —
     /// rather than read twice (a keyring that times out would cost its timeout twice); a test
     /// holds the two executables to the same bytes.
-    static func answer(_ reference: SecretReference) async -> Bool {
+    static func answer(_ reference: SecretReference, from source: any SecretSource) async -> Bool {
         // As `clavis-cli` does before any secret is read: no core dumps, no same-user debugger.
         ProcessProtection.makeNonDumpable()
-        // The sources `SecretResolver.standard(interactive: false)` holds for these schemes, built
-        // the same way (no prompts: `--unlock` is not one of the two argument lists).
-        let resolver = SecretResolver([EnvironmentSource(), CredentialSource(), DirectorySource(), KeyringSource(interactive: false)])
         let secret: Secret
         do {
-            secret = try await resolver.secret(for: reference)
+            secret = try await source.secret(for: reference)
         } catch let error as ClavisError {
             let line = Array("error: \(error)\n".utf8)
             _ = line.withUnsafeBytes { ClavisExecutables.writeAll($0, to: 2) }
@@ -64,8 +73,8 @@ enum FastPath {
     /// Prints the version, as `clavis-cli --version` does (swift-argument-parser ignores a failed
     /// write there, and so does this).
     static func printVersion() {
-        let line = Array(ClavisVersion.string.utf8) + [0x0A]
-        _ = line.withUnsafeBytes { ClavisExecutables.writeAll($0, to: 1) }
+        var line = ClavisVersion.string + "\n"
+        _ = line.withUTF8 { ClavisExecutables.writeAll(UnsafeRawBufferPointer($0), to: 1) }
     }
 
     /// Writes the value and a line feed to stdout. A failed write (stdout closed, a broken pipe,

@@ -18,51 +18,72 @@ import Glibc
 
 /// The entry point. Synchronous: `--version` and the decision to exec end before Swift's
 /// concurrency runtime starts a thread; only a read runs async.
+///
+/// Start-up is measured (docs/performance.md): the arguments are read in place and compared as C
+/// strings, and nothing on the `--version` path instantiates generic metadata, which the Swift
+/// runtime builds by demangling a type name at first use (a sixth of this executable's CPU time
+/// before this was so).
 @main
 enum Launcher {
     static func main() {
         ProcessProtection.ensureStandardDescriptors()
         Delegate.recordSignalState()
         let given = Arguments.current
-        switch FastPath.request(in: given.strings) {
-        case nil:
+        switch FastPath.request(in: given) {
+        case .delegate:
             Delegate.becomeFullTool(given)
         case .version:
             FastPath.printVersion()
             exit(0)
-        case .read(let reference):
-            // A read: its sources are async. The main thread waits; nothing else runs meanwhile.
-            nonisolated(unsafe) var answered = false
-            let done = DispatchSemaphore(value: 0)
-            Task.detached {
-                answered = await FastPath.answer(reference)
-                done.signal()
-            }
-            done.wait()
-            if answered { exit(0) }
-            Delegate.becomeFullTool(given)
+        case .read(let reference, let source):
+            read(reference, from: source, else: given)
         }
+    }
+
+    /// Answers a read, or becomes `clavis-cli` when the source declines it. Kept out of `main` so
+    /// that `--version` never sets up what a task needs.
+    @inline(never)
+    static func read(_ reference: SecretReference, from source: any SecretSource, else given: Arguments) -> Never {
+        // The sources are async. The main thread waits; nothing else runs meanwhile.
+        nonisolated(unsafe) var answered = false
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            answered = await FastPath.answer(reference, from: source)
+            done.signal()
+        }
+        done.wait()
+        if answered { exit(0) }
+        Delegate.becomeFullTool(given)
     }
 }
 
-/// This process's arguments as the C runtime received them (`CommandLine.unsafeArgv`, not the
-/// `CommandLine.arguments` array of repaired `String`s), kept as bytes: an argument that is not
-/// UTF-8 (a Latin-1 file name) reaches `clavis-cli` unchanged.
+/// This process's arguments as the C runtime received them (`CommandLine.unsafeArgv`), read in
+/// place: nothing is copied or repaired, so an argument that is not UTF-8 (a Latin-1 file name)
+/// reaches `clavis-cli` byte for byte.
 struct Arguments {
-    /// argv without argv[0], byte for byte.
-    let raw: [[UInt8]]
-    /// argv[0] as given (handed on to `clavis-cli`, so `ps` shows the command the caller typed).
-    let zeroth: [UInt8]
-    /// The same, as text (for recognising the two argument lists only).
-    var strings: [String] { raw.map { String(decoding: $0, as: UTF8.self) } }
+    /// The argument vector, argv[0] first, ending in a null pointer.
+    let vector: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
+    /// How many arguments follow argv[0] (-1 when even argv[0] is missing).
+    let count: Int
 
     /// This process's arguments.
     static var current: Arguments {
-        var all: [[UInt8]] = []
-        for index in 0..<max(0, Int(CommandLine.argc)) {
-            guard let argument = CommandLine.unsafeArgv[index] else { break }
-            all.append(Array(UnsafeRawBufferPointer(start: argument, count: strlen(argument))))
+        Arguments(vector: CommandLine.unsafeArgv, count: Int(CommandLine.argc) - 1)
+    }
+
+    /// Whether argument `index` (0 is the first after argv[0]) is `text`, byte for byte.
+    func argument(_ index: Int, is text: StaticString) -> Bool {
+        guard index < count, let argument = vector[index + 1] else { return false }
+        return text.withUTF8Buffer { expected in
+            guard strlen(argument) == expected.count else { return false }
+            guard let start = expected.baseAddress else { return true }   // both empty
+            return memcmp(argument, start, expected.count) == 0
         }
-        return Arguments(raw: Array(all.dropFirst()), zeroth: all.first ?? Array("clavis".utf8))
+    }
+
+    /// Argument `index` as text (a byte that is not UTF-8 becomes U+FFFD).
+    func string(_ index: Int) -> String? {
+        guard index < count, let argument = vector[index + 1] else { return nil }
+        return String(cString: argument)
     }
 }
