@@ -10,33 +10,36 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
-/// How the broker's release build is linked (docs/performance.md, "The broker's memory"): a
-/// long-running service whose resident memory is mostly its own code, mapped in by the kernel a
-/// neighbourhood at a time. With lld, its functions are laid out in the order
-/// Sources/ClavisBrokerTool/clavis-broker.order names (the ones a broker runs, recorded by
-/// `Benchmarks/order-broker`), so the code it runs sits together; no symbol is exported (the
-/// static-stdlib link exports every public symbol, 47,000 of them, and keeps their code); and
-/// relative relocations are packed (DT_RELR) where the C library can apply them (glibc 2.36+).
-/// Together: 39 MiB resident → 27 MiB under the same load. Release builds on Linux only.
-let brokerLinking: [LinkerSetting] = {
+/// How the two executables with figures to reach are linked in release builds on Linux
+/// (docs/performance.md): `clavis`, which scripts start in a loop, and `clavis-broker`, which stays
+/// resident. With lld, no symbol is exported (the static-stdlib link exports every public symbol —
+/// 47,000 for the broker — for nothing: nothing loads these executables as libraries), relative
+/// relocations are packed (DT_RELR) where the C library applies them (glibc 2.36+), and with
+/// `order`, functions are laid out in that file's order: the ones a running broker executes,
+/// recorded by `Benchmarks/order-broker`, so the kernel maps the code the broker runs rather than
+/// its neighbours. Measured: `clavis --version` −8 %; the broker 39 → 27 MiB resident.
+func leanLinking(order: String? = nil) -> [LinkerSetting] {
     #if os(Linux)
-    let root = String(#filePath.dropLast("Package.swift".count))
-    var flags = ["-use-ld=lld", "-Xlinker", "--no-export-dynamic",
-                 "-Xlinker", "--symbol-ordering-file=\(root)Sources/ClavisBrokerTool/clavis-broker.order",
-                 "-Xlinker", "--no-warn-symbol-ordering"]
+    var flags = ["-use-ld=lld", "-Xlinker", "--no-export-dynamic"]
+    if let order {
+        let root = String(#filePath.dropLast("Package.swift".count))
+        flags += ["-Xlinker", "--symbol-ordering-file=\(root)\(order)", "-Xlinker", "--no-warn-symbol-ordering"]
+    }
     #if canImport(Glibc)
-    // An older loader ignores DT_RELR and would leave the broker unrelocated: packed only where
+    // An older loader ignores DT_RELR and would start the program unrelocated: packed only when
     // the C library this is built against knows them.
     var buffer = [CChar](repeating: 0, count: 64)
     _ = confstr(Int32(_CS_GNU_LIBC_VERSION), &buffer, buffer.count)
     let version = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)   // "glibc 2.36"
-    if version.hasPrefix("glibc 2."), let minor = Int(version.dropFirst("glibc 2.".count)), minor >= 36 { flags += ["-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"] }
+    if version.hasPrefix("glibc 2."), let minor = Int(version.dropFirst("glibc 2.".count)), minor >= 36 {
+        flags += ["-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"]
+    }
     #endif
     return [.unsafeFlags(flags, .when(platforms: [.linux], configuration: .release))]
     #else
     return []
     #endif
-}()
+}
 
 let package = Package(
     name: "Clavis",
@@ -194,11 +197,12 @@ let package = Package(
             path: "Sources/ClavisBrokerTool",
             exclude: ["clavis-broker.order"],
             swiftSettings: strict,
-            linkerSettings: brokerLinking
+            linkerSettings: leanLinking(order: "Sources/ClavisBrokerTool/clavis-broker.order")
         ),
         // `clavis`: links ClavisCore, ClavisLocal and ClavisKeyring only — no Foundation, no argument
         // parser, no HTTP client (a test checks the symbols).
-        .executableTarget(name: "ClavisLauncher", dependencies: ["ClavisCore", "ClavisLocal", "ClavisKeyring"], swiftSettings: strict),
+        .executableTarget(name: "ClavisLauncher", dependencies: ["ClavisCore", "ClavisLocal", "ClavisKeyring"], swiftSettings: strict,
+                          linkerSettings: leanLinking()),
         // `clavis-cli`, the whole command-line tool: a client only — no Hummingbird, TLS server or CA code.
         .executableTarget(
             name: "ClavisCLI",
