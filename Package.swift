@@ -13,25 +13,25 @@ let strict: [SwiftSetting] = [
 /// How the two executables with figures to reach are linked in release builds on Linux
 /// (docs/performance.md): `clavis`, which scripts start in a loop, and `clavis-broker`, which stays
 /// resident. With lld, no symbol is exported (the static-stdlib link exports every public symbol —
-/// 47,000 for the broker — for nothing: nothing loads these executables as libraries), relative
-/// relocations are packed (DT_RELR) where the C library applies them (glibc 2.36+), and with
-/// `order`, functions are laid out in that file's order: the ones a running broker executes,
-/// recorded by `Benchmarks/order-broker`, so the kernel maps the code the broker runs rather than
-/// its neighbours. Measured: `clavis --version` −8 %; the broker 39 → 27 MiB resident.
-func leanLinking(order: String? = nil) -> [LinkerSetting] {
+/// 47,000 for the broker — for nothing: nothing loads these executables as libraries). For the
+/// broker, `order` lays functions out in that file's order — the ones a running broker executes,
+/// recorded by `Benchmarks/order-broker` — so the kernel maps the code the broker runs rather than
+/// its neighbours; and `packRelocations` packs its 140,000 relative relocations (DT_RELR, 3.3 MB
+/// → 27 KB, all of it resident after start) when the build's glibc is 2.36 or newer. A program
+/// with DT_RELR needs glibc 2.36 to start (lld adds the `GLIBC_ABI_DT_RELR` requirement), so the
+/// launcher, which must run wherever the tarball does, does without. Measured: `clavis --version`
+/// −8 %; the broker 39 → 27 MiB resident.
+func leanLinking(order: String? = nil, packRelocations: Bool = false) -> [LinkerSetting] {
     #if os(Linux)
     var flags = ["-use-ld=lld", "-Xlinker", "--no-export-dynamic"]
     if let order {
-        let root = String(#filePath.dropLast("Package.swift".count))
-        flags += ["-Xlinker", "--symbol-ordering-file=\(root)\(order)", "-Xlinker", "--no-warn-symbol-ordering"]
+        flags += ["-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/\(order)", "-Xlinker", "--no-warn-symbol-ordering"]
     }
     #if canImport(Glibc)
-    // An older loader ignores DT_RELR and would start the program unrelocated: packed only when
-    // the C library this is built against knows them.
     var buffer = [CChar](repeating: 0, count: 64)
     _ = confstr(Int32(_CS_GNU_LIBC_VERSION), &buffer, buffer.count)
     let version = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)   // "glibc 2.36"
-    if version.hasPrefix("glibc 2."), let minor = Int(version.dropFirst("glibc 2.".count)), minor >= 36 {
+    if packRelocations, version.hasPrefix("glibc 2."), let minor = Int(version.dropFirst("glibc 2.".count)), minor >= 36 {
         flags += ["-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"]
     }
     #endif
@@ -197,7 +197,7 @@ let package = Package(
             path: "Sources/ClavisBrokerTool",
             exclude: ["clavis-broker.order"],
             swiftSettings: strict,
-            linkerSettings: leanLinking(order: "Sources/ClavisBrokerTool/clavis-broker.order")
+            linkerSettings: leanLinking(order: "Sources/ClavisBrokerTool/clavis-broker.order", packRelocations: true)
         ),
         // `clavis`: links ClavisCore, ClavisLocal and ClavisKeyring only — no Foundation, no argument
         // parser, no HTTP client (a test checks the symbols).

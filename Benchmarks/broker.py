@@ -2,7 +2,7 @@
 - a token from the broker's cache: one whole HTTP round trip on loopback (median, keep-alive connection);
 - 200 client processes started together against a cold broker → token requests reaching Entra (the emulator),
   beside 200 MSAL Python processes without a broker (each its own ConfidentialClientApplication);
-- the broker's resident memory serving 10 identities (VmRSS after each has served a token), and its
+- the broker's resident memory serving 10 identities (VmRSS 3 s after each has served a token), and its
   anonymous part, beside broker-floor: the smallest program on the same stack (Hummingbird,
   AsyncHTTPClient, Foundation) after the same burst and keep-alive hits. Both start with their
   executable out of the page cache, as after installation and a reboot: what a process maps of a
@@ -25,6 +25,10 @@ defender = "https://api.security.microsoft.com"
 
 def row(name, clavis, peer, unit, peer_name):
     print(json.dumps({"row": name, "clavis": clavis, "peer": peer, "unit": unit, "peer_name": peer_name}), flush=True)
+
+
+# Memory is read at rest: this long after the load, as an operator's `systemctl status` would show it.
+at_rest = 3
 
 
 def evict(path):
@@ -155,6 +159,7 @@ try:
         value = open(os.path.join(users, f"app{i}.header")).read().strip()
         connection.request("GET", path, headers={"X-IDENTITY-HEADER": value})
         assert connection.getresponse().read() and True
+    time.sleep(at_rest)
     rss, anonymous = memory(broker.pid)
 
     # The floor: the smallest program on the same stack (Hummingbird, AsyncHTTPClient, Foundation),
@@ -170,6 +175,7 @@ try:
     floor_connection = http.client.HTTPConnection("127.0.0.1", int(floor_url.split(":")[2].split("/")[0]))
     round_trips(floor_connection, "/token", {}, hits + 60)
     floor_connection.close()
+    time.sleep(at_rest)
     floor_rss, floor_anonymous = memory(floor.pid)
     row("broker resident memory, 10 identities", rss / 1024, floor_rss / 1024, "MiB", "broker-floor (the stack alone)")
     row("broker anonymous memory, 10 identities", anonymous / 1024, floor_anonymous / 1024, "MiB", "broker-floor (the stack alone)")

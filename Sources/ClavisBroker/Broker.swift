@@ -38,8 +38,8 @@ public enum Broker {
         return "\(BrokerPaths.systemDirectory)/users/\(uid)"
     }
 
-    /// The broker's services: the TCP endpoint, the Unix socket, and the shutdown watcher (run
-    /// them in one `ServiceGroup`). `onStart` is called once both listen.
+    /// The broker's services: the TCP endpoint, the Unix socket, the shutdown watcher, the secret
+    /// expiry check and the heap trim (run them in one `ServiceGroup`). `onStart` is called once both listen.
     public static func buildServices(config: BrokerConfig, resolver: SecretResolver, transport: HTTPTransport = HTTPTransport(),
                                      logger: Logger = Logger.current, audit: Logger = Logger.current,
                                      onStart: @escaping @Sendable (Started) async -> Void = { _ in }) throws -> [any Service] {
@@ -102,7 +102,7 @@ public enum Broker {
                                }, logger: logger)
         let notifier = StartNotifier(ports: ports, socket: socket, onStart: onStart)
         let expiry = try ExpiryWatch(config: config, resolver: resolver, transport: transport, logger: logger)
-        return [tcp, unix, notifier, ShutdownWatcher(signal: shutdown), expiry]
+        return [tcp, unix, notifier, ShutdownWatcher(signal: shutdown), expiry, HeapTrim()]
     }
 
     /// Creates the socket's directory and removes a stale socket (never another kind of file).

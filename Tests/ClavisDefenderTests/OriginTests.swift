@@ -9,7 +9,8 @@ import Testing
 /// The bearer token goes only to the API's own origin: https (or loopback) base URLs, no link or
 /// redirect followed elsewhere.
 @Suite(.serialized) struct OriginTests {
-    @Test(arguments: ["http://api.security.microsoft.com", "http://127.evil.example", "http://localhost.evil:8080", "ftp://127.0.0.1"])
+    @Test(arguments: ["http://api.security.microsoft.com", "http://127.evil.example", "http://localhost.evil:8080", "ftp://127.0.0.1",
+                      "http://127%2E0.0.1:8080"])
     func aPlainHTTPBaseURLOffLoopbackIsRefused(_ url: String) {
         expectFailure(ClavisError.self, where: { $0.code.is(.invalidValue) }) { _ = try DefenderEndpoint(baseURL: url) }
     }

@@ -34,9 +34,10 @@ public enum Loopback {
         return scheme == "https" || (scheme == "http" && isLoopback(host))
     }
 
-    /// Whether `url` is `https`, or `http` to a loopback address.
+    /// Whether `url` is `https`, or `http` to a loopback address. The host is judged as written,
+    /// percent-escapes and all (`127%2E0.0.1` is not a loopback address).
     public static func permits(_ url: URL) -> Bool {
-        guard let scheme = url.scheme, let host = url.host else { return false }
+        guard let scheme = url.scheme, let host = url.host(percentEncoded: true) else { return false }
         return permits(scheme: scheme, host: host)
     }
 }
