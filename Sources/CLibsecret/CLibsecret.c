@@ -1,5 +1,6 @@
 /* libsecret through dlopen: see include/CLibsecret.h. */
 #include "CLibsecret.h"
+#include "Internal.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -16,8 +17,6 @@ typedef gboolean_ (*Equal)(const void *, const void *);
     X(ClavisSecretService *, secret_service_get_sync, (int, ClavisGCancellable *, ClavisGError **)) \
     X(ClavisSecretCollection *, secret_collection_for_alias_sync, (ClavisSecretService *, const char *, int, ClavisGCancellable *, ClavisGError **)) \
     X(ClavisSecretCollection *, secret_collection_new_for_dbus_path_sync, (ClavisSecretService *, const char *, int, ClavisGCancellable *, ClavisGError **)) \
-    X(int, secret_service_search_for_dbus_paths_sync, (ClavisSecretService *, const ClavisSecretSchema *, ClavisGHashTable *, ClavisGCancellable *, char ***, char ***, ClavisGError **)) \
-    X(ClavisSecretValue *, secret_service_get_secret_for_dbus_path_sync, (ClavisSecretService *, const char *, ClavisGCancellable *, ClavisGError **)) \
     X(int, secret_service_unlock_sync, (ClavisSecretService *, ClavisGList *, ClavisGCancellable *, ClavisGList **, ClavisGError **)) \
     X(int, secret_collection_get_locked, (ClavisSecretCollection *)) \
     X(ClavisGList *, secret_collection_search_sync, (ClavisSecretCollection *, const ClavisSecretSchema *, ClavisGHashTable *, int, ClavisGCancellable *, ClavisGError **)) \
@@ -63,6 +62,7 @@ static struct { CLAVIS_SYMBOLS(CLAVIS_POINTER) } fn_;
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int loaded;
+static void *library;
 static char failure[512];
 
 /* Every wrapper reaches libsecret through this: a call before a successful load is a programming
@@ -92,8 +92,11 @@ static void load(void) {
         return; \
     }
     CLAVIS_SYMBOLS(CLAVIS_LOOKUP)
+    library = handle;
     __atomic_store_n(&loaded, 1, __ATOMIC_RELEASE);
 }
+
+void *clavis_libsecret_handle(void) { return __atomic_load_n(&loaded, __ATOMIC_ACQUIRE) ? library : NULL; }
 
 int clavis_libsecret_load(const char **error) {
     pthread_once(&once, load);
@@ -110,13 +113,6 @@ ClavisSecretCollection *clavis_secret_collection_for_alias_sync(ClavisSecretServ
 }
 ClavisSecretCollection *clavis_secret_collection_new_for_dbus_path_sync(ClavisSecretService *s, const char *path, int flags, ClavisGCancellable *c, ClavisGError **e) {
     return fn.secret_collection_new_for_dbus_path_sync(s, path, flags, c, e);
-}
-int clavis_secret_service_search_for_dbus_paths_sync(ClavisSecretService *s, const ClavisSecretSchema *schema, ClavisGHashTable *a,
-                                                     ClavisGCancellable *c, char ***unlocked, char ***locked, ClavisGError **e) {
-    return fn.secret_service_search_for_dbus_paths_sync(s, schema, a, c, unlocked, locked, e);
-}
-ClavisSecretValue *clavis_secret_service_get_secret_for_dbus_path_sync(ClavisSecretService *s, const char *path, ClavisGCancellable *c, ClavisGError **e) {
-    return fn.secret_service_get_secret_for_dbus_path_sync(s, path, c, e);
 }
 int clavis_secret_service_unlock_sync(ClavisSecretService *s, ClavisGList *objects, ClavisGCancellable *c, ClavisGList **unlocked, ClavisGError **e) {
     return fn.secret_service_unlock_sync(s, objects, c, unlocked, e);

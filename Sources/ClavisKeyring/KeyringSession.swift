@@ -48,32 +48,6 @@ struct KeyringSession: ~Copyable {
                             : "list collections with Seahorse, or omit ?collection= to use the default one")
     }
 
-    /// The value of the first unlocked item, in any collection, whose attributes match — one
-    /// `SearchItems` and one `GetSecret` on the service by object path (no item proxies), the round
-    /// trips of `secret-tool lookup`, but never unlocking (so never a prompt). `nil` when nothing
-    /// unlocked matches: the caller then takes the precise path, which tells a locked collection
-    /// from a missing item.
-    func lookup(service serviceName: String, username: String) throws -> Secret? {
-        let attributes = clavis_attributes(serviceName, username)
-        defer { clavis_g_hash_table_unref(attributes) }
-        var error: UnsafeMutablePointer<ClavisGError>?
-        var unlocked: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
-        var locked: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
-        guard clavis_secret_service_search_for_dbus_paths_sync(service, clavis_schema(), attributes, cancellable, &unlocked, &locked, &error) != 0 else {
-            throw KeyringSession.translate(error, reference: reference, operation: "search the keyring")
-        }
-        defer { clavis_g_strfreev(unlocked); clavis_g_strfreev(locked) }
-        guard let path = unlocked?.pointee else { return nil }
-        guard let value = clavis_secret_service_get_secret_for_dbus_path_sync(service, path, cancellable, &error) else {
-            if let error { throw KeyringSession.translate(error, reference: reference, operation: "read the item") }
-            return nil
-        }
-        defer { clavis_secret_value_unref(value) }
-        var length = 0
-        guard let bytes = clavis_secret_value_get(value, &length) else { return Secret(bytes: []) }
-        return Secret(bytes: UnsafeRawBufferPointer(start: bytes, count: length))
-    }
-
     /// Unlocks `collection` if it is locked: prompts when `interactive`, else fails with `locked`.
     func ensureUnlocked(_ collection: borrowing Collection, name: String, interactive: Bool) throws {
         guard clavis_secret_collection_get_locked(collection.pointer) != 0 else { return }

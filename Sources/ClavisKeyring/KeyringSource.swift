@@ -39,6 +39,15 @@ public struct KeyringSource: AnnotatedSecretSource {
         explicitLogger = logger
     }
 
+    /// For a short-lived process about to read a keyring (the `clavis` launcher): starts loading
+    /// libsecret and libgcrypt and drawing the session's Diffie-Hellman key pair on background
+    /// threads, while the caller sets up its task, so the first read waits for less. Does nothing
+    /// without a session bus. A process that then reads nothing has only spent a little CPU time.
+    public static func prepare() {
+        guard SessionBus.problem() == nil else { return }
+        clavis_keyring_prepare()
+    }
+
     /// `["keyring"]`.
     public var schemes: Set<String> { ["keyring"] }
     /// `the Secret Service keyring`.
@@ -51,11 +60,15 @@ public struct KeyringSource: AnnotatedSecretSource {
         try checkScheme(of: reference)
         let name = try KeyringName(reference, requireUsername: true)
         logger.debug("keyring lookup", metadata: ["clavis.reference": "\(reference)"])
-        return try await perform(reference) { session in
-            // Fast path for the default collection: the D-Bus round trips of `secret-tool lookup`.
-            if name.isDefaultCollection, let username = name.username, let value = try session.lookup(service: name.service, username: username) {
+        return try await run(reference.description) { cancellable in
+            // The default collection first, directly: the Secret Service's own four messages, faster than
+            // libsecret's sequence (DirectRead). When it declines, libsecret gives the precise answer.
+            if name.isDefaultCollection, let username = name.username,
+               let value = try DirectRead.lookup(service: name.service, username: username, cancellable: cancellable,
+                                                 timeout: timeout, reference: reference.description) {
                 return value
             }
+            let session = try KeyringSession(cancellable: cancellable, reference: reference.description)
             let collection = try session.collection(name.collection)
             try session.ensureUnlocked(collection, name: name.collection, interactive: interactive)
             let items = try session.search(collection, service: name.service, username: name.username, all: false, load: true)
@@ -66,6 +79,27 @@ public struct KeyringSource: AnnotatedSecretSource {
             }
             return try session.value(of: item)
         }
+    }
+
+    /// The value, read on the calling thread with the Secret Service's own messages (the first step
+    /// of ``secret(for:)``), or `nil` when that step cannot answer and ``secret(for:)`` must: a
+    /// reference with `?collection=`, nothing unlocked that matches (a locked collection or a
+    /// missing item, which ``secret(for:)`` tells apart), a provider without the encrypted session.
+    ///
+    /// Blocking, for the main thread of a short-lived process before anything else runs (the
+    /// `clavis` launcher): no task, no keyring thread, no timer thread. Errors are those of
+    /// ``secret(for:)``, in the same words.
+    public func directSecret(for reference: SecretReference) throws -> Secret? {
+        try checkScheme(of: reference)
+        let name = try KeyringName(reference, requireUsername: true)
+        guard name.isDefaultCollection, let username = name.username else { return nil }
+        if let problem = SessionBus.problem() {
+            throw ClavisError(.sourceUnavailable, reference: reference.description, reason: problem, hint: SessionBus.hint)
+        }
+        try Libsecret.load(reference: reference.description)
+        let cancellable = Cancellable()
+        return try DirectRead.lookup(service: name.service, username: username, cancellable: cancellable.pointer, timeout: timeout,
+                                     reference: reference.description)
     }
 
     /// Lists the usernames stored under the service (`keyring:SERVICE`).
@@ -207,6 +241,13 @@ public struct KeyringSource: AnnotatedSecretSource {
     }
 
     private func perform<T: Sendable>(_ reference: String, _ body: @escaping @Sendable (borrowing KeyringSession) throws -> T) async throws -> T {
+        try await run(reference) { cancellable in
+            try body(KeyringSession(cancellable: cancellable, reference: reference))
+        }
+    }
+
+    /// Runs `body` on the keyring thread with the operation's GCancellable, a deadline and cancellation.
+    private func run<T: Sendable>(_ reference: String, _ body: @escaping @Sendable (OpaquePointer) throws -> T) async throws -> T {
         // No bus: fail in microseconds, before loading libsecret (or letting libdbus try to autolaunch).
         if let problem = SessionBus.problem() {
             throw ClavisError(.sourceUnavailable, reference: reference, reason: problem, hint: SessionBus.hint)
@@ -225,8 +266,7 @@ public struct KeyringSource: AnnotatedSecretSource {
                             throw ClavisError(.timedOut, reference: reference,
                                               reason: "the keyring was busy with another operation for longer than \(deadline)")
                         }
-                        let session = try KeyringSession(cancellable: cancellable.pointer, reference: reference)
-                        continuation.resume(returning: try body(session))
+                        continuation.resume(returning: try body(cancellable.pointer))
                     } catch {
                         continuation.resume(throwing: error)
                     }

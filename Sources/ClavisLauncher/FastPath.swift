@@ -60,14 +60,37 @@ enum FastPath {
         do {
             secret = try await source.secret(for: reference)
         } catch let error as ClavisError {
-            let line = Array("error: \(error)\n".utf8)
-            _ = line.withUnsafeBytes { ClavisExecutables.writeAll($0, to: 2) }
-            exit(1)
+            fail(error)
         } catch {
             return false
         }
         // Written from the secret's own storage: no copy is left behind.
         return secret.withRevealedBytes { writeLine($0) }
+    }
+
+    /// Answers a keyring read on this thread, before any task exists, with the Secret Service's
+    /// own messages (``KeyringSource/directSecret(for:)``): `true` having printed the value, or
+    /// `false` having printed nothing, when ``answer(_:from:)`` must answer (a locked collection,
+    /// a missing item, `?collection=`). A failure is reported as ``answer(_:from:)`` reports it.
+    static func answerDirectly(_ reference: SecretReference, from keyring: KeyringSource) -> Bool {
+        ProcessProtection.makeNonDumpable()
+        let found: Secret?
+        do {
+            found = try keyring.directSecret(for: reference)
+        } catch let error as ClavisError {
+            fail(error)
+        } catch {
+            return false
+        }
+        guard let secret = found else { return false }
+        return secret.withRevealedBytes { writeLine($0) }
+    }
+
+    /// Reports a source's failure as `clavis-cli` reports a `ClavisError`: `error: DESCRIPTION`, status 1.
+    private static func fail(_ error: ClavisError) -> Never {
+        let line = Array("error: \(error)\n".utf8)
+        _ = line.withUnsafeBytes { ClavisExecutables.writeAll($0, to: 2) }
+        exit(1)
     }
 
     /// Prints the version, as `clavis-cli --version` does (swift-argument-parser ignores a failed

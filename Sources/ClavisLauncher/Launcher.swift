@@ -11,6 +11,7 @@
 // `clavis-cli` unchanged. A source's failure is printed as `clavis-cli` prints it (one `error:`
 // line, status 1), and ClavisCLITests hold the two executables to the same bytes.
 import ClavisCore
+import ClavisKeyring
 import Dispatch
 #if canImport(Glibc)
 import Glibc
@@ -36,6 +37,12 @@ enum Launcher {
             FastPath.printVersion()
             exit(0)
         case .read(let reference, let source):
+            if let keyring = source as? KeyringSource {
+                // On this thread first: a task, the keyring thread and a timer thread cost a
+                // keyring read ~1.5 ms (docs/performance.md).
+                KeyringSource.prepare()
+                if FastPath.answerDirectly(reference, from: keyring) { exit(0) }
+            }
             read(reference, from: source, else: given)
         }
     }

@@ -65,6 +65,7 @@ enum {
     CLAVIS_G_DBUS_ERROR_SERVICE_UNKNOWN = 2,
     CLAVIS_G_DBUS_ERROR_NAME_HAS_NO_OWNER = 3,
     CLAVIS_G_DBUS_ERROR_NO_REPLY = 4,
+    CLAVIS_G_DBUS_ERROR_NOT_SUPPORTED = 7,
     CLAVIS_G_DBUS_ERROR_ACCESS_DENIED = 9,
     CLAVIS_G_DBUS_ERROR_TIMEOUT = 12,
     CLAVIS_G_DBUS_ERROR_UNKNOWN_METHOD = 19,
@@ -85,11 +86,6 @@ ClavisSecretCollection *clavis_secret_collection_for_alias_sync(ClavisSecretServ
                                                                 ClavisGCancellable *cancellable, ClavisGError **error);
 ClavisSecretCollection *clavis_secret_collection_new_for_dbus_path_sync(ClavisSecretService *service, const char *path, int flags,
                                                                         ClavisGCancellable *cancellable, ClavisGError **error);
-int clavis_secret_service_search_for_dbus_paths_sync(ClavisSecretService *service, const ClavisSecretSchema *schema,
-                                                     ClavisGHashTable *attributes, ClavisGCancellable *cancellable,
-                                                     char ***unlocked, char ***locked, ClavisGError **error);
-ClavisSecretValue *clavis_secret_service_get_secret_for_dbus_path_sync(ClavisSecretService *service, const char *path,
-                                                                       ClavisGCancellable *cancellable, ClavisGError **error);
 int clavis_secret_service_unlock_sync(ClavisSecretService *service, ClavisGList *objects, ClavisGCancellable *cancellable,
                                       ClavisGList **unlocked, ClavisGError **error);
 int clavis_secret_collection_get_locked(ClavisSecretCollection *collection);
@@ -137,6 +133,40 @@ char *clavis_item_attribute(ClavisSecretItem *item, const char *name);
 char **clavis_item_attribute_names(ClavisSecretItem *item);
 void clavis_free_objects(ClavisGList *list);
 ClavisGList *clavis_list_of_one(void *object);
+
+/* ---- The direct read (DirectRead.c) ---- */
+
+enum { CLAVIS_DIRECT_FAILED = -1, CLAVIS_DIRECT_DECLINED = 0, CLAVIS_DIRECT_FOUND = 1 };
+
+/* The value of the first unlocked item, in any collection, whose attributes `service` and
+   `username` match, read with the Secret Service's own messages on GIO: OpenSession
+   (dh-ietf1024-sha256-aes128-cbc-pkcs7), SearchItems and GetSecrets, then Session.Close with no
+   reply awaited. The Diffie-Hellman key pair is drawn while the bus connects (or earlier, by
+   clavis_keyring_prepare), OpenSession and SearchItems are sent together, and the session key is
+   derived while GetSecrets is in flight: that overlap is where this is faster than libsecret's
+   secret_service_get_sync + search + get (docs/performance.md). It never unlocks, so never prompts.
+
+   Returns CLAVIS_DIRECT_FOUND with *value (*length bytes of libgcrypt secure memory; release with
+   clavis_direct_free); CLAVIS_DIRECT_DECLINED when libsecret should answer instead (nothing
+   unlocked matches, the provider lacks the algorithm, libsecret has no libgcrypt behind it); or
+   CLAVIS_DIRECT_FAILED with *error (stripped of D-Bus's remote-error prefix) and *operation naming
+   the step that failed ("connect to the Secret Service", "search the keyring", "read the item").
+   Cancelling `cancellable` ends it with G_IO_ERROR_CANCELLED, and so does its own deadline,
+   `timeout_ms` after the start (it cancels `cancellable`). Requires clavis_libsecret_load. */
+int clavis_direct_read(const char *service, const char *username, ClavisGCancellable *cancellable, unsigned timeout_ms,
+                       unsigned char **value, size_t *length, const char **operation, ClavisGError **error);
+void clavis_direct_free(unsigned char *value, size_t length);
+/* Whether the direct read can run here (libsecret loaded, and GIO found behind it). */
+int clavis_direct_available(void);
+/* For a process about to read a keyring and exit: loads libgcrypt and libsecret and draws the
+   direct read's key pair on background threads, so the key pair costs no time of its own (it is
+   drawn while GIO's libraries load). The first direct read takes that pair, waiting for it if it is
+   still being drawn. Returns at once; a second call does nothing until the pair has been taken. */
+void clavis_keyring_prepare(void);
+/* HKDF-SHA-256 (RFC 5869) composed from libgcrypt's HMAC-SHA-256: 0, or -1 if unavailable or
+   `length` > 8160 or `info_length` > 4096. `salt` and `info` may be NULL when their length is 0. */
+int clavis_hkdf_sha256(const void *ikm, size_t ikm_length, const void *salt, size_t salt_length, const void *info,
+                       size_t info_length, void *output, size_t length);
 
 int clavis_error_is_service_unknown(const ClavisGError *error);
 int clavis_error_is_cancelled(const ClavisGError *error);
