@@ -27,6 +27,8 @@ enum { BUS_TYPE_SESSION = 2, CALL_FLAGS_NONE = 0, DEFAULT_TIMEOUT = -1 };
                                      const GVariantType *, int, int, ClavisGCancellable *, ReadyCallback, void *)) \
     X(GVariant *, g_dbus_connection_call_finish, (GDBusConnection *, GAsyncResult *, ClavisGError **)) \
     X(int, g_dbus_connection_flush_sync, (GDBusConnection *, ClavisGCancellable *, ClavisGError **)) \
+    X(void, g_dbus_connection_set_exit_on_close, (GDBusConnection *, int)) \
+    X(uint32_t, secret_error_get_quark, (void)) \
     X(int, g_dbus_error_strip_remote_error, (ClavisGError *)) \
     X(uint32_t, g_dbus_error_quark, (void)) \
     X(GMainContext *, g_main_context_new, (void)) \
@@ -70,6 +72,9 @@ static void direct_load(void) {
     if (handle == NULL) return;
 #define GLIB_LOOKUP(ret, name, params) if ((*(void **)&gl.name = dlsym(handle, #name)) == NULL) return;
     DIRECT_GLIB(GLIB_LOOKUP)
+    /* Registers libsecret's error domain, so a service's org.freedesktop.Secret.Error.IsLocked
+       arrives as SECRET_ERROR_IS_LOCKED (and is translated as libsecret's is), not as a bare D-Bus error. */
+    gl.secret_error_get_quark();
     direct_ready = 1;
 }
 
@@ -173,6 +178,9 @@ static int perform(Read *read, const char *service, const char *username, Clavis
     finish(read->context, &read->bus);
     if (read->bus.error != NULL) return fail_from(error, &read->bus);
     read->connection = read->bus.connection;
+    /* g_bus_get's connection ends the process with SIGTERM when the bus goes away: no error line for
+       the launcher's caller, and a long-running process killed. Clavis reports the failure instead. */
+    gl.g_dbus_connection_set_exit_on_close(read->connection, 0);
     if (read->key == NULL) return CLAVIS_DIRECT_DECLINED; /* no libgcrypt here: libsecret answers */
     size_t n_public = 0;
     const unsigned char *public = clavis_session_key_public(read->key, &n_public);
@@ -281,7 +289,7 @@ int clavis_direct_read(const char *service, const char *username, ClavisGCancell
         /* Closed whatever happened, awaiting no reply; written out before the connection may go
            (a long-running process would otherwise leave one session per read in the provider). */
         call(read.connection, read.session, "org.freedesktop.Secret.Session", "Close", gl.g_variant_new_tuple(NULL, 0), NULL, NULL, NULL);
-        gl.g_dbus_connection_flush_sync(read.connection, NULL, NULL);
+        gl.g_dbus_connection_flush_sync(read.connection, cancellable, NULL); /* not past the deadline */
     }
     if (result == CLAVIS_DIRECT_FOUND) {
         *value = read.plain;

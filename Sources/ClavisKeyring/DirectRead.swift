@@ -1,11 +1,12 @@
 import CLibsecret
 import ClavisCore
 
-/// A read of the default collection in the Secret Service's own messages (CLibsecret's
+/// A read of a reference without `?collection=` in the Secret Service's own messages (CLibsecret's
 /// `clavis_direct_read`: OpenSession, SearchItems, GetSecrets over GIO, the session's
 /// Diffie-Hellman, HKDF and AES from libgcrypt). It overlaps the client's cryptography with the
 /// round trips, which libsecret's calls cannot, and so reads in less time than `secret-tool lookup`
-/// (docs/performance.md). It never unlocks, so it never prompts.
+/// (docs/performance.md). Like `secret-tool lookup` it searches every unlocked collection (the
+/// default one included). It never unlocks, so it never prompts.
 enum DirectRead {
     /// The value of the first unlocked item whose `service` and `username` match, in any collection;
     /// `nil` when libsecret should answer (nothing unlocked matches, the provider lacks the

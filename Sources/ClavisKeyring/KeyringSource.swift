@@ -24,6 +24,9 @@ public struct KeyringSource: AnnotatedSecretSource {
     public var timeout: Duration
     /// Whether a locked collection may be unlocked through the provider's prompt.
     public var interactive: Bool
+    /// Whether ``secret(for:)`` first tries the direct read (``directSecret(for:)``); `true`. The
+    /// `clavis` launcher sets it to `false` when it has just tried that read itself.
+    public var readsDirectly = true
     private let explicitLogger: Logger?
     /// The logger given, else the task's (`Logger.current`).
     private var logger: Logger { explicitLogger ?? Logger.current }
@@ -43,8 +46,10 @@ public struct KeyringSource: AnnotatedSecretSource {
     /// libsecret and libgcrypt and drawing the session's Diffie-Hellman key pair on background
     /// threads, while the caller sets up its task, so the first read waits for less. Does nothing
     /// without a session bus. A process that then reads nothing has only spent a little CPU time.
-    public static func prepare() {
-        guard SessionBus.problem() == nil else { return }
+    /// Only for a reference ``directSecret(for:)`` would read.
+    public static func prepare(for reference: SecretReference) {
+        guard reference.scheme == "keyring", let name = try? KeyringName(reference, requireUsername: true),
+              name.isDefaultCollection, SessionBus.problem() == nil else { return }
         clavis_keyring_prepare()
     }
 
@@ -63,7 +68,7 @@ public struct KeyringSource: AnnotatedSecretSource {
         return try await run(reference.description) { cancellable in
             // The default collection first, directly: the Secret Service's own four messages, faster than
             // libsecret's sequence (DirectRead). When it declines, libsecret gives the precise answer.
-            if name.isDefaultCollection, let username = name.username,
+            if readsDirectly, name.isDefaultCollection, let username = name.username,
                let value = try DirectRead.lookup(service: name.service, username: username, cancellable: cancellable,
                                                  timeout: timeout, reference: reference.description) {
                 return value

@@ -37,11 +37,14 @@ enum Launcher {
             FastPath.printVersion()
             exit(0)
         case .read(let reference, let source):
-            if let keyring = source as? KeyringSource {
+            if var keyring = source as? KeyringSource {
                 // On this thread first: a task, the keyring thread and a timer thread cost a
                 // keyring read ~1.5 ms (docs/performance.md).
-                KeyringSource.prepare()
+                KeyringSource.prepare(for: reference)
                 if FastPath.answerDirectly(reference, from: keyring) { exit(0) }
+                // Declined (a locked collection, a missing item, ?collection=): libsecret says which.
+                keyring.readsDirectly = false
+                read(reference, from: keyring, else: given)
             }
             read(reference, from: source, else: given)
         }
