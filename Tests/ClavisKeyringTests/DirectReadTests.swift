@@ -120,3 +120,102 @@ struct DirectReadTests {
         try await source.delete(reference)
     }
 }
+
+/// The direct read against a Secret Service provider that misbehaves: a fake written with jeepney
+/// (pure-Python D-Bus, installed with Python's `keyring`) and Python's own big integers, HMAC and
+/// AES (`cryptography`), so it is also an independent implementation of the session's algorithm.
+/// Each case runs `clavis secret get` — the launcher, whose read has only its own deadline — in a
+/// private bus where the fake owns `org.freedesktop.secrets`.
+@Suite(.enabled(if: TestSession.hasKeyring, "needs dbus-run-session and the Python peers that `bash scripts/test` installs"))
+struct MisbehavingProviderTests {
+    /// The Secret Service's dh-ietf1024-sha256-aes128-cbc-pkcs7 as the specification states it
+    /// (https://specifications.freedesktop.org/secret-service/latest/ch07s03.html), with the
+    /// misbehaviour `MODE` asks for.
+    static let provider = #"""
+        import hashlib, hmac, os, sys
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+        from jeepney import HeaderFields, MessageType, new_error, new_method_return
+        from jeepney.bus_messages import message_bus
+        from jeepney.io.blocking import open_dbus_connection
+
+        mode = sys.argv[1]
+        prime = int("FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DD"
+                    "EF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B0BFF5CB6F406B7ED"
+                    "EE386BFB5A899FA5AE9F24117C4B1FE649286651ECE65381FFFFFFFFFFFFFFFF", 16)
+        session, item, key = "/org/freedesktop/secrets/session/s1", "/org/freedesktop/secrets/collection/login/1", None
+        connection = open_dbus_connection(bus="SESSION")
+        connection.send_and_get_reply(message_bus.RequestName("org.freedesktop.secrets"))
+        print("ready", flush=True)
+        while True:
+            message = connection.receive()
+            if message.header.message_type != MessageType.method_call:
+                continue
+            member = message.header.fields.get(HeaderFields.member)
+            if member == "OpenSession":
+                if mode == "silent":
+                    continue
+                algorithm, (_, client) = message.body
+                private = int.from_bytes(os.urandom(128), "big") % (prime - 3) + 2
+                public = 1 if mode == "bad-public" else pow(2, private, prime)
+                shared = pow(int.from_bytes(client, "big"), private, prime).to_bytes(128, "big")
+                pseudorandom = hmac.new(bytes(32), shared, hashlib.sha256).digest()
+                key = hmac.new(pseudorandom, b"\x01", hashlib.sha256).digest()[:16]
+                public_bytes = public.to_bytes((public.bit_length() + 7) // 8, "big")
+                connection.send(new_method_return(message, "vo", (("ay", public_bytes), session)))
+            elif member == "SearchItems":
+                connection.send(new_method_return(message, "aoao", ([item], [])))
+            elif member == "GetSecrets":
+                value = b"value from the fake"          # 19 bytes: 13 bytes of padding
+                plain = value + bytes([13]) * 13
+                if mode == "bad-padding":               # the last byte is right, one before it is not
+                    plain = plain[:-2] + bytes([12, 13])
+                iv = os.urandom(16)
+                encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+                sealed = encryptor.update(plain) + encryptor.finalize()
+                owner = "/org/freedesktop/secrets/session/other" if mode == "wrong-session" else session
+                connection.send(new_method_return(message, "a{o(oayays)}", ({item: (owner, iv, sealed, "text/plain")},)))
+            elif member != "Close":
+                connection.send(new_error(message, "org.freedesktop.DBus.Error.UnknownMethod", "s", ("not in this fake",)))
+        """#
+
+    /// Runs `clavis secret get keyring:svc/user` against the fake in `mode`.
+    func read(against mode: String) async throws -> CommandResult {
+        let home = try TemporaryDirectory()
+        let config = try TestSession.busConfigWithoutServices(in: home)
+        let script = try home.write("provider.py", Self.provider)
+        return try await TestSession.isolated(#"""
+            python3 "\#(script)" \#(mode) > "\#(home.path)/provider.out" &
+            for _ in $(seq 200); do grep -q ready "\#(home.path)/provider.out" 2>/dev/null && break; sleep 0.05; done
+            start=$(date +%s%N); "$CLAVIS" secret get keyring:svc/user; rc=$?; end=$(date +%s%N)
+            echo "rc=$rc ms=$(( (end - start) / 1000000 ))"
+            kill %1
+            """#, home: home, configFile: config)
+    }
+
+    @Test func readsAValueSealedByAnIndependentImplementation() async throws {
+        let result = try await read(against: "good")
+        #expect(result.output.hasPrefix("value from the fake\nrc=0 "), "\(result.output) \(result.stderr)")
+    }
+
+    @Test(arguments: [
+        ("bad-public", "the Secret Service sent an invalid Diffie-Hellman public value"),
+        ("bad-padding", "the Secret Service sent a value that does not decrypt"),
+        ("wrong-session", "the Secret Service sent the value in another session"),
+    ])
+    func refusesWhatASessionCannotHaveSent(mode: String, reason: String) async throws {
+        let result = try await read(against: mode)
+        #expect(result.output.hasPrefix("rc=1 "), "\(result.output)")
+        #expect(result.stderr.hasPrefix("error: ") && result.stderr.contains("keyring:svc/user: could not read the item: \(reason)"),
+                "\(result.stderr)")
+        #expect(!result.output.contains("value from the fake"))
+    }
+
+    @Test func aProviderThatNeverAnswersEndsAtTheDeadline() async throws {
+        let result = try await read(against: "silent")
+        #expect(result.output.hasPrefix("rc=1 "), "\(result.output)")
+        #expect(result.stderr.contains("did not answer in time"), "\(result.stderr)")
+        // The launcher's read has no task and no timer thread: its own 5-second deadline ends it.
+        let milliseconds = result.output.split(separator: "=").last.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+        #expect(milliseconds >= 4_500 && milliseconds < 5_000 + 3_000 * TestSession.slowdown, "\(result.output)")
+    }
+}
