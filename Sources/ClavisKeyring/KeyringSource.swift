@@ -66,7 +66,7 @@ public struct KeyringSource: AnnotatedSecretSource {
         let name = try KeyringName(reference, requireUsername: true)
         logger.debug("keyring lookup", metadata: ["clavis.reference": "\(reference)"])
         return try await run(reference.description) { cancellable in
-            // The default collection first, directly: the Secret Service's own four messages, faster than
+            // Without ?collection=, directly first: the Secret Service's own four messages, faster than
             // libsecret's sequence (DirectRead). When it declines, libsecret gives the precise answer.
             if readsDirectly, name.isDefaultCollection, let username = name.username,
                let value = try DirectRead.lookup(service: name.service, username: username, cancellable: cancellable,
@@ -98,9 +98,6 @@ public struct KeyringSource: AnnotatedSecretSource {
         try checkScheme(of: reference)
         let name = try KeyringName(reference, requireUsername: true)
         guard name.isDefaultCollection, let username = name.username else { return nil }
-        if let problem = SessionBus.problem() {
-            throw ClavisError(.sourceUnavailable, reference: reference.description, reason: problem, hint: SessionBus.hint)
-        }
         try Libsecret.load(reference: reference.description)
         let cancellable = Cancellable()
         return try DirectRead.lookup(service: name.service, username: username, cancellable: cancellable.pointer, timeout: timeout,
@@ -253,10 +250,6 @@ public struct KeyringSource: AnnotatedSecretSource {
 
     /// Runs `body` on the keyring thread with the operation's GCancellable, a deadline and cancellation.
     private func run<T: Sendable>(_ reference: String, _ body: @escaping @Sendable (OpaquePointer) throws -> T) async throws -> T {
-        // No bus: fail in microseconds, before loading libsecret (or letting libdbus try to autolaunch).
-        if let problem = SessionBus.problem() {
-            throw ClavisError(.sourceUnavailable, reference: reference, reason: problem, hint: SessionBus.hint)
-        }
         try Libsecret.load(reference: reference)
         let cancellable = Cancellable()
         let deadline = interactive ? max(timeout, .seconds(120)) : timeout
@@ -286,8 +279,13 @@ public struct KeyringSource: AnnotatedSecretSource {
 /// libsecret is loaded (CLibsecret: `dlopen` of libsecret-1.so.0) at the first keyring operation,
 /// so a process that never touches a keyring never loads GLib.
 enum Libsecret {
-    /// Loads libsecret once; a machine without it gets a clear `source-unavailable`.
+    /// Checks for a session bus, then loads libsecret once. No bus fails in microseconds, before
+    /// libsecret is loaded (or libdbus tries to autolaunch one); a machine without libsecret gets a
+    /// clear `source-unavailable` too.
     static func load(reference: String) throws {
+        if let problem = SessionBus.problem() {
+            throw ClavisError(.sourceUnavailable, reference: reference, reason: problem, hint: SessionBus.hint)
+        }
         var reason: UnsafePointer<CChar>?
         guard clavis_libsecret_load(&reason) == 0 else {
             throw ClavisError(.sourceUnavailable, reference: reference,
